@@ -1,0 +1,71 @@
+"""The platform's own JSON API (OpenAPI 3) under /api/v1/; each module contributes a router."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError as NinjaValidationError
+
+from dothi.core.errors import DomainError
+
+api = NinjaAPI(
+    title="dothi API",
+    version="1",
+    description="The dothi smart-city platform's own API. Standards live elsewhere: Open311 at /open311/v2/, "
+    "NGSI-LD at /ngsi-ld/v1/, CAP at /alerts/, CKAN at /api/3/action/.",
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(PermissionDenied)
+def _denied(request, exc):
+    return api.create_response(
+        request, {"code": "forbidden", "message": str(exc) or _("You do not have permission to do this.")}, status=403
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request, exc):
+    return api.create_response(request, {"code": "unauthenticated", "message": _("Please sign in.")}, status=401)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return api.create_response(request, {"code": "not_found", "message": _("Not found.")}, status=404)
+
+
+@api.exception_handler(ValidationError)
+def _django_invalid(request, exc: ValidationError):
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return api.create_response(
+        request, {"code": "invalid", "message": _("Please correct the errors."), "errors": errors}, status=422
+    )
+
+
+@api.exception_handler(NinjaValidationError)
+def _invalid(request, exc: NinjaValidationError):
+    return api.create_response(
+        request,
+        {"code": "invalid", "message": _("The request is not valid."), "errors": exc.errors},
+        status=422,
+    )
+
+
+def _mount() -> None:
+    from dothi.core.api import router as core_router
+    from dothi.identity.api import router as identity_router
+
+    api.add_router("/", core_router)
+    api.add_router("/identity/", identity_router)
+
+
+_mount()

@@ -1,0 +1,165 @@
+"""The module manifest contract.
+
+Every module declares what it contributes in `<module>/manifest.py` as a module-level `manifest`.
+The KPI, open-data and control-centre modules read manifests through `registry`; they never import
+another module's internals. See docs/modules/core.md for the contract.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.apps import AppConfig
+
+    from dothi.core.models import City
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open reporting period [start, end) in the city's local dates."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise ValueError("A period must end after it starts.")
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    """A computed indicator value with what it was computed from, so it can be checked."""
+
+    value: float | None
+    numerator: float | None = None
+    denominator: float | None = None
+    sample_size: int = 0
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class KpiCalculator:
+    code: str  # e.g. "reports.resolved_within_deadline"; may map to a U4SSC/ISO code
+    name: str
+    unit: str
+    compute: Callable[[City, Period], KpiValue]
+    standard_code: str = ""
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class OpenDataset:
+    """An aggregate, de-identified dataset. `rows` returns dicts; groups smaller than
+    `min_group_size` are suppressed by the open-data module before publication."""
+
+    code: str
+    title: str
+    description: str
+    rows: Callable[[City], Iterable[dict[str, Any]]]
+    count_field: str = "count"
+    min_group_size: int = 5
+    licence: str = "CC-BY-4.0"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A control-centre panel: a GeoJSON or figure source the IOC module draws."""
+
+    code: str
+    title: str
+    data: Callable[[City], dict[str, Any]]
+    kind: str = "geojson"  # or "figure", "list"
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A link in the citizen app or the staff area."""
+
+    label: str
+    url_name: str
+    icon: str = ""
+    area: str = "citizen"  # "citizen" | "staff"
+    roles: frozenset[str] = frozenset()  # empty: everyone who can see the area
+    order: int = 100
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    label: str = ""
+    description: str = ""
+    kpis: tuple[KpiCalculator, ...] = ()
+    datasets: tuple[OpenDataset, ...] = ()
+    panels: tuple[Panel, ...] = ()
+    navigation: tuple[NavEntry, ...] = ()
+    # operation code -> roles allowed ("citizen", "agency_staff", ...); see dothi.core.permissions
+    permissions: dict[str, frozenset[str]] = field(default_factory=dict)
+    # seed(city, rng, now) adds the module's demo data relative to now; run in `order`.
+    seeder: Callable[..., None] | None = None
+    seed_order: int = 100
+    # name -> (interval in seconds, task) for the scheduler
+    schedules: dict[str, tuple[int, Any]] = field(default_factory=dict)
+
+
+class ManifestRegistry:
+    def __init__(self) -> None:
+        self._manifests: dict[str, Manifest] = {}
+
+    def discover(self, app_config: AppConfig) -> None:
+        try:
+            module = importlib.import_module(f"{app_config.name}.manifest")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app_config.name}.manifest":
+                raise
+            return
+        self.register(module.manifest)
+
+    def register(self, manifest: Manifest) -> None:
+        clash = self._manifests.get(manifest.name)
+        if clash is not None and clash is not manifest:
+            raise ValueError(f"Two manifests are named {manifest.name!r}.")
+        for code in manifest.permissions:
+            for other in self._manifests.values():
+                if other.name != manifest.name and code in other.permissions:
+                    raise ValueError(f"Operation {code!r} is declared by {other.name!r} and {manifest.name!r}.")
+        self._manifests[manifest.name] = manifest
+
+    def unregister(self, name: str) -> None:
+        self._manifests.pop(name, None)
+
+    def all(self) -> list[Manifest]:
+        return list(self._manifests.values())
+
+    def get(self, name: str) -> Manifest:
+        return self._manifests[name]
+
+    def kpis(self) -> list[KpiCalculator]:
+        return [k for m in self.all() for k in m.kpis]
+
+    def datasets(self) -> list[OpenDataset]:
+        return [d for m in self.all() for d in m.datasets]
+
+    def panels(self) -> list[Panel]:
+        return [p for m in self.all() for p in m.panels]
+
+    def navigation(self, area: str) -> list[NavEntry]:
+        return sorted((n for m in self.all() for n in m.navigation if n.area == area), key=lambda n: n.order)
+
+    def permissions(self) -> dict[str, frozenset[str]]:
+        return {code: roles for m in self.all() for code, roles in m.permissions.items()}
+
+    def seeders(self) -> list[tuple[str, Callable[..., None]]]:
+        ordered = sorted((m for m in self.all() if m.seeder), key=lambda m: m.seed_order)
+        return [(m.name, m.seeder) for m in ordered if m.seeder]
+
+    def schedules(self) -> dict[str, tuple[int, Any]]:
+        return {f"{m.name}.{name}": spec for m in self.all() for name, spec in m.schedules.items()}
+
+
+registry = ManifestRegistry()

@@ -1,0 +1,233 @@
+"""Settings: every value comes from the environment (see `.env.example`).
+
+Capability is configured here; policy that differs between cities lives in the database (`City.settings`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("DOTHI_DATA_DIR", "var")).resolve()
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(f"DOTHI_{name}", default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return env(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG")
+# The demo and tests run without a configured secret; `dothi check-deploy` refuses these defaults.
+INSECURE_DEFAULT_SECRET = "dothi-insecure-development-secret-change-me-0123456789abcdef"
+SECRET_KEY = env("SECRET_KEY", INSECURE_DEFAULT_SECRET)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# Field encryption: comma-separated Fernet keys, the first encrypts, all decrypt (rotation).
+INSECURE_DEFAULT_FIELD_KEY = "ZG90aGktaW5zZWN1cmUtZGVtby1maWVsZC1rZXktMDA="
+FIELD_KEYS = env_list("FIELD_KEY", INSECURE_DEFAULT_FIELD_KEY)
+# Keyed hash for looking up encrypted identifiers; never rotated in place (see docs/security.md).
+INSECURE_DEFAULT_LOOKUP_KEY = "dothi-insecure-demo-lookup-key"
+LOOKUP_KEY = env("LOOKUP_KEY", INSECURE_DEFAULT_LOOKUP_KEY)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_tasks",
+    "django_tasks_db",
+    "js_lib_leaflet",
+    "js_lib_bootstrap5",
+    "dothi.core",
+    "dothi.identity",
+    "dothi.web",
+]
+INSTALLED_APPS += env_list("EXTRA_APPS")
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "dothi.core.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "dothi.core.middleware.CityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dothi.urls"
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "dothi.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dothi.web.context_processors.platform",
+            ],
+        },
+    }
+]
+
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'dothi.sqlite3'}"), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server, the worker and the scheduler share one file; IMMEDIATE avoids
+    # "database is locked" upgrades from read to write locks under concurrency.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Rate limits and other shared state live in a cache every worker sees: the database by default,
+# Redis when DOTHI_REDIS_URL is set.
+if env("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dothi_cache"}
+    }
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_VIEW = "dothi.core.views.ratelimited"
+
+AUTH_USER_MODEL = "identity.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "identity:signin"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:home"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+LANGUAGE_CODE = "vi"
+LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
+LANGUAGE_COOKIE_NAME = "dothi_language"
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Asia/Ho_Chi_Minh"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = DATA_DIR / "media"
+# Finders let the demo serve assets straight from installed packages without collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Security baseline (docs/security.md). HTTPS settings switch on behind TLS.
+SECURE_HTTPS = env_bool("HTTPS")
+SESSION_COOKIE_SECURE = SECURE_HTTPS
+CSRF_COOKIE_SECURE = SECURE_HTTPS
+SECURE_SSL_REDIRECT = SECURE_HTTPS
+SECURE_HSTS_SECONDS = 31536000 if SECURE_HTTPS else 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if SECURE_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+TILE_URL = env("TILE_URL")  # empty: the map draws only the platform's own GeoJSON layers
+_tile = urlsplit(TILE_URL.replace("{s}", "a"))
+_tile_origin = [f"{_tile.scheme}://{_tile.netloc.replace('a.', '*.', 1)}"] if TILE_URL else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *_tile_origin],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# Background work: django-tasks with its database backend; the demo and `dothi serve` run a worker.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend"
+        if not env_bool("TASKS_IMMEDIATE")
+        else "django_tasks.backends.immediate.ImmediateBackend",
+    }
+}
+
+# Pluggable strategies, chosen by dotted path (see dothi.core.registry).
+OTP_SENDER = env("OTP_SENDER", "console")
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL")
+SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN")
+IDENTITY_VERIFIERS = env_list("IDENTITY_VERIFIERS", "format")
+OTP_TTL_SECONDS = int(env("OTP_TTL_SECONDS", "300"))
+OTP_MAX_ATTEMPTS = int(env("OTP_MAX_ATTEMPTS", "5"))
+OTP_LOCKOUT_SECONDS = int(env("OTP_LOCKOUT_SECONDS", "900"))
+OTP_SENDS_PER_HOUR = int(env("OTP_SENDS_PER_HOUR", "5"))
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = env("FROM_EMAIL", "dothi@localhost")
+
+MQTT_URL = env("MQTT_URL", "mqtt://127.0.0.1:1883")
+DEFAULT_CITY = env("DEFAULT_CITY")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

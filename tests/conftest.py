@@ -1,0 +1,57 @@
+"""Shared fixtures: the city, a second city, and the named cast of users."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests import factories
+
+ROLES = ["citizen", "visitor", "agency_staff", "agency_manager", "operator", "council_member", "city_admin",
+         "platform_admin"]
+
+
+def pytest_collection_modifyitems(config, items):
+    on_postgres = os.environ.get("DOTHI_DATABASE_URL", "").startswith("postgres")
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL (DOTHI_DATABASE_URL=postgresql://...)")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip_pg)
+
+
+@pytest.fixture
+def city(db):
+    return factories.make_city("danang")
+
+
+@pytest.fixture
+def other_city(db):
+    return factories.make_city("hcm", name_vi="Thành phố Hồ Chí Minh", name_en="Ho Chi Minh City",
+                               province_code="79")
+
+
+@pytest.fixture
+def agency(city):
+    return factories.make_agency(city, "so-xay-dung", name_vi="Sở Xây dựng", name_en="Department of Construction")
+
+
+@pytest.fixture
+def cast(city, agency):
+    """One user per role in `city` (`cast["anonymous"]` is None)."""
+    from dothi.identity.models import User
+
+    people = {
+        "anonymous": None,
+        "citizen": factories.make_citizen(city),
+        "visitor": factories.make_citizen(city, kind=User.Kind.VISITOR),
+        "platform_admin": factories.make_platform_admin(),
+    }
+    for role in ["agency_staff", "agency_manager", "operator", "council_member", "city_admin"]:
+        people[role] = factories.make_staff(city, role, organisation=agency if "agency" in role else None)
+    return people
+
+
+@pytest.fixture
+def citizen(cast):
+    return cast["citizen"]
