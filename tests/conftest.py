@@ -55,3 +55,35 @@ def cast(city, agency):
 @pytest.fixture
 def citizen(cast):
     return cast["citizen"]
+
+
+# --- Administrative units and commune cells (geo) ----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _admin_units_loaded(django_db_setup, django_db_blocker):
+    """Load the 34 provinces and 3,321 communes once per test session, outside any test transaction."""
+    from dothi.core import geo
+
+    with django_db_blocker.unblock():
+        geo.load_admin_units()
+
+
+@pytest.fixture
+def admin_units(_admin_units_loaded, db):
+    """The national administrative units (reloaded if a transactional test flushed them)."""
+    from dothi.core import geo
+    from dothi.core.models import Commune
+
+    if Commune.objects.count() < 3321:
+        geo.load_admin_units()
+
+
+@pytest.fixture
+def danang(city, admin_units):
+    """The `city` fixture (Đà Nẵng) with its 94 communes' approximate cells."""
+    from dothi.core import geo
+
+    geo.city_build_approximate_boundaries(city)
+    city.refresh_from_db()
+    return city

@@ -6,9 +6,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError as NinjaValidationError
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
 
 from dothi.core.errors import DomainError
+from dothi.core.parsing import StrictParser
 
 api = NinjaAPI(
     title="dothi API",
@@ -18,6 +20,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
+    parser=StrictParser(),
 )
 
 
@@ -26,16 +29,25 @@ def _domain_error(request, exc: DomainError):
     return api.create_response(request, exc.as_dict(), status=exc.status)
 
 
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    # Ninja wraps a parser's refusal in HttpError(400); show the parser's own (translated) reason.
+    if isinstance(exc.__cause__, DomainError):
+        return _domain_error(request, exc.__cause__)
+    message = _("The request could not be read.") if exc.status_code == 400 else str(exc)
+    return api.create_response(request, {"code": "bad_request", "message": message}, status=exc.status_code)
+
+
 @api.exception_handler(PermissionDenied)
 def _denied(request, exc):
-    return api.create_response(
-        request, {"code": "forbidden", "message": str(exc) or _("You do not have permission to do this.")}, status=403
-    )
+    message = str(exc) or _("You do not have permission to do this.")
+    return api.create_response(request, {"code": "forbidden", "message": message}, status=403)
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
-    return api.create_response(request, {"code": "unauthenticated", "message": _("Please sign in.")}, status=401)
+    body = {"code": "unauthenticated", "message": _("Please sign in.")}
+    return api.create_response(request, body, status=401)
 
 
 @api.exception_handler(Http404)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # serves Swagger UI from its static files (without it, ninja loads it from a CDN, inline)
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_tasks",
@@ -157,6 +158,7 @@ TIME_ZONE = "Asia/Ho_Chi_Minh"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 # Finders let the demo serve assets straight from installed packages without collectstatic.
@@ -214,6 +216,7 @@ OTP_TTL_SECONDS = int(env("OTP_TTL_SECONDS", "300"))
 OTP_MAX_ATTEMPTS = int(env("OTP_MAX_ATTEMPTS", "5"))
 OTP_LOCKOUT_SECONDS = int(env("OTP_LOCKOUT_SECONDS", "900"))
 OTP_SENDS_PER_HOUR = int(env("OTP_SENDS_PER_HOUR", "5"))
+OTP_STARTS_PER_IP_PER_HOUR = int(env("OTP_STARTS_PER_IP_PER_HOUR", "30"))  # sign-up/sign-in starts per IP
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")

@@ -10,5 +10,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("account/", include("dothi.identity.urls")),
+    path("", include("dothi.core.urls")),
     path("", include("dothi.web.urls")),
 ]
+
+# Error pages in the shell's layout and the user's language.
+handler400 = "dothi.web.views.bad_request"
+handler403 = "dothi.web.views.forbidden"
+handler404 = "dothi.web.views.not_found"
+handler500 = "dothi.web.views.server_error"

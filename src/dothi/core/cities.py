@@ -13,7 +13,7 @@ from dothi.core.models import City
 DEFAULT_POLICY: dict[str, dict[str, Any]] = {
     "identity": {
         # What a passport holder (verification level 1) may do in this city.
-        "visitor_allowed": ["alerts.subscribe", "feedback.give", "participation.propose"],
+        "visitor_allowed": ["core.feedback.give", "core.notifications.read_own", "alerts.subscribe"],
         "min_level_for_writes": 2,
     },
     "ratelimits": {

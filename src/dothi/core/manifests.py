@@ -105,6 +105,8 @@ class Manifest:
     seed_order: int = 100
     # name -> (interval in seconds, task) for the scheduler
     schedules: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    # subject types people may rate through dothi.core.services.feedback_give, e.g. "reports.report"
+    feedback_subjects: tuple[str, ...] = ()
 
 
 class ManifestRegistry:
@@ -127,7 +129,9 @@ class ManifestRegistry:
         for code in manifest.permissions:
             for other in self._manifests.values():
                 if other.name != manifest.name and code in other.permissions:
-                    raise ValueError(f"Operation {code!r} is declared by {other.name!r} and {manifest.name!r}.")
+                    raise ValueError(
+                        f"Operation {code!r} is declared by {other.name!r} and {manifest.name!r}."
+                    )
         self._manifests[manifest.name] = manifest
 
     def unregister(self, name: str) -> None:
@@ -160,6 +164,9 @@ class ManifestRegistry:
 
     def schedules(self) -> dict[str, tuple[int, Any]]:
         return {f"{m.name}.{name}": spec for m in self.all() for name, spec in m.schedules.items()}
+
+    def feedback_subjects(self) -> set[str]:
+        return {s for m in self.all() for s in m.feedback_subjects}
 
 
 registry = ManifestRegistry()

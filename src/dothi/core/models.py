@@ -217,6 +217,8 @@ class Agreement(CityOwned):
     def clean(self) -> None:
         if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
             raise ValidationError({"ends_on": _("The end date must not be before the start date.")})
+        if self.organisation_id and self.city_id and self.organisation.city_id != self.city_id:
+            raise ValidationError({"organisation": _("The organisation belongs to another city.")})
 
     def in_force(self, on=None) -> bool:
         on = on or timezone.localdate()
@@ -271,7 +273,8 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["city", "-at"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
+        when = f"{self.at:%Y-%m-%d %H:%M}"
+        return f"{when} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
@@ -288,7 +291,9 @@ class AuditEvent(models.Model):
 class Notification(CityOwned):
     """An in-app inbox entry; every notification lands here whatever other channels deliver it."""
 
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
     topic = models.CharField(_("topic"), max_length=60)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("body"), blank=True)
@@ -309,7 +314,9 @@ class Notification(CityOwned):
 class NotificationPreference(models.Model):
     """Which channels a person wants for a topic ("*" = every topic)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs"
+    )
     topic = models.CharField(_("topic"), max_length=60, default="*")
     channels = models.JSONField(_("channels"), default=list)
 
@@ -317,6 +324,9 @@ class NotificationPreference(models.Model):
         verbose_name = _("notification preference")
         verbose_name_plural = _("notification preferences")
         constraints = [models.UniqueConstraint(fields=["user", "topic"], name="one_pref_per_topic")]
+
+    def __str__(self) -> str:
+        return f"{self.topic}: {', '.join(self.channels)}"
 
 
 class Delivery(models.Model):
@@ -340,6 +350,9 @@ class Delivery(models.Model):
         verbose_name = _("delivery")
         verbose_name_plural = _("delivery log")
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} · {self.status}"
 
 
 # --- Feedback ----------------------------------------------------------------------------------
@@ -369,6 +382,9 @@ class Feedback(CityOwned):
                 fields=["author", "subject_type", "subject_id"], name="one_feedback_per_subject"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_type}:{self.subject_id} · {self.rating}"
 
 
 # --- Schedules ---------------------------------------------------------------------------------

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from dothi.core.cities import policy
 from dothi.core.manifests import registry
 
 if TYPE_CHECKING:
     from dothi.core.models import City
 
 CITIZEN = "citizen"
+VISITOR = "visitor"
 PLATFORM_ADMIN = "platform_admin"
 
 
@@ -25,7 +27,8 @@ def roles_of(user, city: City | None) -> set[str]:
         return {PLATFORM_ADMIN}
     roles: set[str] = set()
     if getattr(user, "is_citizen", False) and user.verification_level > 0:
-        roles.add(CITIZEN)
+        # A passport holder is a visitor: a citizen only for what the city's policy lets visitors do.
+        roles.add(VISITOR if user.kind == "visitor" else CITIZEN)
     if city is not None:
         cache = getattr(user, "_dothi_roles", None)
         if cache is None:
@@ -43,6 +46,8 @@ def can(user, operation: str, city: City | None) -> bool:
         # An operation nobody declared is a programming error, not a silent "allow".
         raise KeyError(f"Undeclared operation {operation!r}: add it to a module manifest.")
     held = roles_of(user, city)
+    if VISITOR in held and CITIZEN in allowed and operation in policy(city, "identity")["visitor_allowed"]:
+        return True
     return PLATFORM_ADMIN in held or bool(held & allowed)
 
 

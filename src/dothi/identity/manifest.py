@@ -1,6 +1,6 @@
 from django.utils.translation import gettext_lazy as _
 
-from dothi.core.manifests import Manifest
+from dothi.core.manifests import Manifest, NavEntry
 
 manifest = Manifest(
     name="identity",
@@ -9,4 +9,14 @@ manifest = Manifest(
         "identity.staff.manage": frozenset({"city_admin"}),
         "identity.citizen.view_personal": frozenset({"city_admin"}),
     },
+    navigation=(
+        NavEntry(
+            label=_("My account"),
+            url_name="identity:account",
+            icon="person",
+            area="citizen",
+            order=900,
+            description=_("See, download or delete your data"),
+        ),
+    ),
 )

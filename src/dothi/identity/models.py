@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
@@ -103,7 +105,11 @@ class Membership(CityOwned):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=20, choices=[(r.value, r.label) for r in STAFF_ROLES])
     organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members",
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
         verbose_name=_("agency"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -132,14 +138,27 @@ class Consent(models.Model):
         verbose_name = _("consent")
         verbose_name_plural = _("consents")
 
+    def __str__(self) -> str:
+        return f"{self.user} · {self.notice_version}"
+
+
+def _challenge_token() -> str:
+    return secrets.token_urlsafe(24)
+
 
 class OtpChallenge(models.Model):
-    """A one-time code sent to a phone. Only a hash of the code is kept."""
+    """A one-time code sent to a phone. Only a keyed hash of the code is kept.
+
+    Clients name a challenge by its random `token`, never by its sequential id, so one person's
+    challenge cannot be guessed by another. `locked_at` is set when too many wrong codes killed it;
+    the phone is then locked out for OTP_LOCKOUT_SECONDS (see dothi.identity.otp).
+    """
 
     class Purpose(models.TextChoices):
         SIGN_UP = "sign_up", _("sign-up")
         SIGN_IN = "sign_in", _("sign-in")
 
+    token = models.CharField(max_length=64, unique=True, default=_challenge_token, editable=False)
     phone_hash = models.CharField(max_length=64, db_index=True)
     purpose = models.CharField(max_length=10, choices=Purpose.choices)
     code_hash = models.CharField(max_length=128)
@@ -148,7 +167,13 @@ class OtpChallenge(models.Model):
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
 
     class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
         indexes = [models.Index(fields=["phone_hash", "purpose", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,85 @@
+"""Per-citizen and per-IP rate limits on every write a citizen can make, configured per city.
+
+The counters live in the cache every worker shares (the database cache by default, Redis when
+configured), through django-ratelimit's core. Rates come from the city's policy
+(`dothi.core.cities.policy(city, "ratelimits")`): "citizen_write" per signed-in person and "ip_write"
+per client address, as django-ratelimit rate strings ("30/h", "3/m"). A scope may have its own rates:
+`City.settings["ratelimits"]["scopes"]["reports.submit"] = {"citizen_write": "5/h"}`.
+
+Use `limit_citizen_write(request, "reports.submit")` at the top of a ninja endpoint or service call
+(the API renders the `RateLimited` it raises as a 429), or decorate a view with
+`@citizen_write("reports.submit")` (renders the 429 page).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django_ratelimit import ALL
+from django_ratelimit.core import is_ratelimited
+
+from dothi.core.cities import policy
+from dothi.core.errors import RateLimited
+
+
+def rates_for(city, scope: str) -> dict[str, str]:
+    """The citizen and IP rates for `scope` in `city`: the scope's own, else the city's, else the default."""
+    limits = policy(city, "ratelimits")
+    scoped = (limits.get("scopes") or {}).get(scope, {})
+    return {
+        "citizen_write": scoped.get("citizen_write", limits["citizen_write"]),
+        "ip_write": scoped.get("ip_write", limits["ip_write"]),
+    }
+
+
+def _citizen_key(group, request) -> str:
+    return str(request.user.pk)
+
+
+def limit_citizen_write(request, scope: str) -> None:
+    """Count one write in `scope`; raise `RateLimited` (429) when the person or the address is over
+    the limit.
+
+    Both counters advance on every call, so one person switching addresses, or many accounts behind one
+    address, are each held back.
+    """
+    city = getattr(request, "city", None)
+    rates = rates_for(city, scope)
+    # Counters are per city and scope: a busy city does not use up another's allowance.
+    where = f"{city.pk if city else '-'}:{scope}"
+    user = getattr(request, "user", None)
+    over_citizen = False
+    if user is not None and user.is_authenticated:
+        over_citizen = is_ratelimited(
+            request, group=f"dothi.citizen_write:{where}", key=_citizen_key, rate=rates["citizen_write"],
+            method=ALL, increment=True,
+        )
+    over_ip = is_ratelimited(
+        request, group=f"dothi.ip_write:{where}", key="ip", rate=rates["ip_write"], method=ALL, increment=True
+    )
+    if over_citizen or over_ip:
+        raise RateLimited(
+            _("You are sending too many requests. Please wait a few minutes and try again."),
+            scope=scope,
+        )
+
+
+def citizen_write(scope: str):
+    """View decorator: `limit_citizen_write` before the view, a 429 page when over the limit."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                try:
+                    limit_citizen_write(request, scope)
+                except RateLimited as exc:
+                    context = {"status": 429, "message": exc.message}
+                    return render(request, "web/error.html", context, status=429)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -1,0 +1,138 @@
+"""Who may reach every route: the table the route walk (test_routes.py) checks.
+
+Every URL pattern (by its namespaced name, or its pattern when it has no name) and every operation of
+the OpenAPI spec ("METHOD /api/v1/path") needs a rule here; a new route without one fails the test.
+Keys may use shell-style wildcards ("admin:auth_*"); the first exact key wins, then the longest
+matching wildcard. A value is a rule, or a dict of HTTP method -> rule ("*" for the other methods).
+
+Rules (which members of the cast may get through; everyone else must be refused with 401/403/404/
+405/4xx or a redirect to a sign-in page):
+
+- "public"          everyone, signed in or not
+- "authenticated"   anyone signed in (citizen, visitor, any staff)
+- "citizen"         citizens and visitors (what a visitor may do is the city's policy)
+- "staff"           any staff role of the city (agency staff and managers, operators, council
+                    members, city administrators)
+- "city_admin"      city administrators
+- "platform_admin"  platform administrators only
+- "admin_site"      the Django admin, for users with admin access (city and platform administrators)
+- "citizen_only"    citizens and visitors, not even platform administrators: pages about one's own
+                    citizen account (staff accounts have none)
+- "self"            signed-in users, each only on their own objects (samples are nobody's: 404)
+- "nobody"          refused to everyone, platform administrators included (e.g. editing audit records),
+                    or refused to everyone for the walk's sample request (e.g. it needs parameters)
+
+In the admin, a redirect to the admin index counts as a refusal: Django answers so for an object
+that does not exist (the walk's samples), before or after checking permissions.
+
+Platform administrators hold every role, so every rule but "nobody" lets them through.
+"""
+
+from __future__ import annotations
+
+ALL_ROLES = ["anonymous", "citizen", "visitor", "agency_staff", "agency_manager", "operator",
+             "council_member", "city_admin", "platform_admin"]
+STAFF_ROLES = ["agency_staff", "agency_manager", "operator", "council_member", "city_admin"]
+
+RULES: dict[str, set[str]] = {
+    "public": set(ALL_ROLES),
+    "authenticated": set(ALL_ROLES) - {"anonymous"},
+    "citizen": {"citizen", "visitor", "platform_admin"},
+    "citizen_only": {"citizen", "visitor"},
+    "staff": {*STAFF_ROLES, "platform_admin"},
+    "city_admin": {"city_admin", "platform_admin"},
+    "platform_admin": {"platform_admin"},
+    "admin_site": {"city_admin", "platform_admin"},
+    "self": set(ALL_ROLES) - {"anonymous"},
+    "nobody": set(),
+}
+
+ACCESS: dict[str, str | dict[str, str]] = {
+    # --- Django admin: every model admin is platform-only unless listed below --------------------
+    "admin:index": "admin_site",
+    "admin:login": "public",
+    "admin:logout": "public",
+    "admin:password_change": "admin_site",
+    "admin:password_change_done": "admin_site",
+    "admin:autocomplete": "nobody",  # refuses without a field to complete; then checks view permission
+    "admin:jsi18n": "admin_site",
+    "admin:view_on_site": "admin_site",
+    "admin:app_list": "admin_site",
+    "admin/(?P<url>.*)$": "public",  # the admin's catch-all: a 404 or a redirect to the admin login
+    "admin:*": "platform_admin",
+    "admin/*/<path:object_id>/": "admin_site",  # unnamed redirects to the change page, which checks
+    # Core models city administrators manage for their own city.
+    "admin:core_auditevent_changelist": "admin_site",
+    "admin:core_auditevent_change": "admin_site",  # read-only view
+    "admin:core_auditevent_history": "admin_site",
+    "admin:core_auditevent_add": "nobody",
+    "admin:core_auditevent_delete": "nobody",
+    "admin:core_city_changelist": "admin_site",
+    "admin:core_city_change": "admin_site",
+    "admin:core_city_history": "admin_site",
+    "admin:core_city_add": "platform_admin",
+    "admin:core_city_delete": "nobody",  # deactivate a city; deleting would cascade to all it owns
+    "admin:core_*": "admin_site",
+    # Logs to read, never to write by hand.
+    "admin:core_feedback_add": "nobody",
+    "admin:core_feedback_delete": "nobody",
+    "admin:core_delivery_add": "nobody",
+    "admin:core_delivery_delete": "nobody",
+    "admin:django_tasks_database_dbtaskresult_add": "nobody",
+    "admin:django_tasks_database_dbtaskresult_delete": "nobody",
+    "admin:identity_*": "admin_site",
+    "admin:identity_user_add": "platform_admin",
+    "admin:identity_user_delete": "nobody",  # accounts are erased (personal data), not deleted
+    "admin:identity_consent_add": "nobody",
+    "admin:identity_consent_delete": "nobody",
+    # --- The shell ------------------------------------------------------------------------------------
+    "web:home": "public",
+    "web:offline": "public",
+    "web:webmanifest": "public",
+    "web:service_worker": "public",
+    "web:staff_home": "staff",
+    "set_language": "public",
+    "javascript-catalog": "public",
+    # --- Identity pages -------------------------------------------------------------------------------
+    "identity:signup": "public",
+    "identity:signup_confirm": "public",
+    "identity:signin": "public",
+    "identity:signin_confirm": "public",
+    "identity:staff_signin": "public",
+    "identity:staff_totp": "public",  # the second step of a staff sign-in in progress
+    "identity:totp_enrol": "staff",
+    "identity:signout": "public",
+    "identity:account": "authenticated",
+    "identity:account_export": "citizen_only",
+    "identity:account_delete": "citizen_only",
+    "identity:privacy": "public",
+    # --- Notifications pages (core) -------------------------------------------------------------------
+    "core:notifications": "authenticated",
+    "core:notification_read": "self",
+    "core:notifications_read_all": "authenticated",
+    "core:notification_preferences": "authenticated",
+    # --- The JSON API (also walked through the OpenAPI spec, below) -----------------------------------
+    "api:openapi-json": "public",
+    "api:openapi-view": "public",
+    "api:api-root": "public",
+    "GET /api/v1/cities": "public",
+    "GET /api/v1/communes": "public",
+    "GET /api/v1/communes.geojson": "public",
+    "GET /api/v1/locate": "public",
+    "GET /api/v1/notifications": "authenticated",
+    "POST /api/v1/notifications/read-all": "authenticated",
+    "POST /api/v1/notifications/{notification_id}/read": "self",
+    "GET /api/v1/notifications/preferences": "authenticated",
+    "PUT /api/v1/notifications/preferences": "authenticated",
+    "POST /api/v1/feedback": "citizen",
+    "GET /api/v1/feedback/summary": "staff",
+    "GET /api/v1/identity/csrf": "public",
+    "POST /api/v1/identity/signup/start": "public",
+    "POST /api/v1/identity/signup/confirm": "public",
+    "POST /api/v1/identity/signin/start": "public",
+    "POST /api/v1/identity/signin/confirm": "public",
+    "GET /api/v1/identity/me": "authenticated",
+    "GET /api/v1/identity/me/export": "citizen_only",
+    "DELETE /api/v1/identity/me": "authenticated",
+    "POST /api/v1/identity/signout": "authenticated",
+}
