@@ -33,7 +33,9 @@ def other_city(db):
 
 @pytest.fixture
 def agency(city):
-    return factories.make_agency(city, "so-xay-dung", name_vi="Sở Xây dựng", name_en="Department of Construction")
+    return factories.make_agency(
+        city, "so-xay-dung", name_vi="Sở Xây dựng", name_en="Department of Construction"
+    )
 
 
 @pytest.fixture

@@ -76,3 +76,20 @@ def test_sign_in_with_one_time_code(page, city):
     page.goto("/account/")
     assert person.display_name in page.content()
     assert page.js_errors == []
+
+
+def test_language_switch_persists(page, city):
+    page.goto("/account/signin/")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    assert page.locator("h1").inner_text() == "Đăng nhập"
+    with page.expect_navigation():
+        page.select_option("#language-select", "en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.url.endswith("/account/signin/")
+    assert page.locator("h1").inner_text() == "Sign in"
+    page.goto("/")  # the choice is kept for the next page
+    assert page.locator("html").get_attribute("lang") == "en"
+    with page.expect_navigation():
+        page.select_option("#language-select", "vi")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    assert page.js_errors == []

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.http import Http404
+from django.middleware.locale import LocaleMiddleware
 from django.urls import get_script_prefix, set_script_prefix
+from django.utils import translation
 
 from dothi.core import cities
 
@@ -59,3 +62,23 @@ class SecurityHeadersMiddleware:
         if request.user.is_authenticated if hasattr(request, "user") else False:
             response.setdefault("Cache-Control", "private, no-store")
         return response
+
+
+class CityLocaleMiddleware(LocaleMiddleware):
+    """Pages speak the person's chosen language (cookie), else the city's default language — not the
+    browser's: a city's app is Vietnamese unless someone picks English. Machine clients of the APIs
+    ask with Accept-Language and get their errors in that language."""
+
+    MACHINE_PREFIXES = ("/api/", "/open311/", "/ngsi-ld/", "/alerts/")
+
+    def process_request(self, request):
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if chosen and translation.check_for_language(chosen) and chosen in dict(settings.LANGUAGES):
+            language = chosen
+        elif request.path_info.startswith(self.MACHINE_PREFIXES):
+            language = translation.get_language_from_request(request)
+        else:
+            city = getattr(request, "city", None)
+            language = city.default_language if city is not None else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()

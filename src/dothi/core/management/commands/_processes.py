@@ -19,7 +19,7 @@ MAX_RESTARTS = 5
 
 def background_commands() -> list[list[str]]:
     """The task worker always; the scheduler when a module provides the `scheduler` command."""
-    commands = [["db_worker", "--no-reload"]]
+    commands = [["db_worker", "--no-reload", "--queue-name", "*"]]
     if "scheduler" in get_commands():
         commands.append(["scheduler"])
     return commands
