@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import translation
 
 from dothi.core import selectors, services
 from dothi.core.errors import Conflict, InvalidInput
@@ -35,7 +36,7 @@ def test_give_feedback_is_stored_and_audited(citizen, city):
 
 def test_once_per_person_per_subject(citizen, city, cast):
     _give(citizen, city, subject_id="7")
-    with pytest.raises(Conflict) as err:
+    with translation.override("en"), pytest.raises(Conflict) as err:
         _give(citizen, city, subject_id="7", rating=1)
     assert "already rated" in err.value.message
     _give(cast["visitor"], city, subject_id="7")  # someone else may

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import shapely
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from pyproj import Transformer
 from shapely.geometry import mapping, shape
 
@@ -170,7 +171,7 @@ def test_import_command(danang, tmp_path, capsys):
     assert CommuneArea.objects.get(city=danang, commune=hai_chau).source == "official: communes.geojson"
 
     path.write_text(json.dumps(_collection("99999", square)), encoding="utf-8")
-    with pytest.raises(CommandError, match="Unknown commune codes .*99999"):
+    with translation.override("en"), pytest.raises(CommandError, match="Unknown commune codes .*99999"):
         call_command("import_communes", "danang", str(path))
     with pytest.raises(CommandError, match="No city"):
         call_command("import_communes", "nowhere", str(path))

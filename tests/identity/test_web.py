@@ -39,7 +39,8 @@ def test_pages_render_with_stable_ids(client, city):
     assert reverse("identity:privacy") in page
     assert "<script>" not in page and "style=" not in page
     assert 'id="id_id_number"' in client.get(reverse("identity:signin")).content.decode()
-    privacy = client.get(reverse("identity:privacy"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.cookies["dothi_language"] = "en"
+    privacy = client.get(reverse("identity:privacy")).content.decode()
     assert "13/2023" in privacy and "Your rights" in privacy
 
 
@@ -65,13 +66,16 @@ def test_signup_and_signin_over_http(client, city, outbox):
 
 def test_signup_errors_next_to_fields_in_both_languages(client, city, outbox):
     bad = {**SIGNUP, "id_number": "048290123456"}
-    response = client.post(reverse("identity:signup"), bad, HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["dothi_language"] = "en"
+    response = client.post(reverse("identity:signup"), bad)
     assert response.status_code == 422
     page = response.content.decode()
     assert 'id="id_id_number_error"' in page and "does not match the birth year 1990" in page
-    response = client.post(reverse("identity:signup"), bad, HTTP_ACCEPT_LANGUAGE="vi")
+    client.cookies["dothi_language"] = "vi"
+    response = client.post(reverse("identity:signup"), bad)
     assert "không khớp với năm sinh 1990" in response.content.decode()
-    response = client.post(reverse("identity:signup"), {**SIGNUP, "consent": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["dothi_language"] = "en"
+    response = client.post(reverse("identity:signup"), {**SIGNUP, "consent": ""})
     assert response.status_code == 422 and 'id="id_consent_error"' in response.content.decode()
     assert not OtpChallenge.objects.exists() and not User.objects.exists() and outbox.lines() == []
 
@@ -80,7 +84,8 @@ def test_wrong_code_page_then_success(client, city, outbox):
     client.post(reverse("identity:signup"), SIGNUP)
     code = outbox.last_code(PHONE)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    response = client.post(reverse("identity:signup_confirm"), {"code": wrong}, HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["dothi_language"] = "en"
+    response = client.post(reverse("identity:signup_confirm"), {"code": wrong})
     assert response.status_code == 422 and "4 tries left" in response.content.decode()
     assert not User.objects.exists()
     assert client.post(reverse("identity:signup_confirm"), {"code": code}).status_code == 302
@@ -105,8 +110,9 @@ def test_account_export_and_delete(client, city, outbox):
 def test_staff_signin_without_and_with_totp(client, city):
     staff = factories.make_staff(city, "operator", password="correct horse battery")
     url = reverse("identity:staff_signin")
+    client.cookies["dothi_language"] = "en"
     response = client.post(
-        url, {"username": staff.username, "password": "wrong password!"}, HTTP_ACCEPT_LANGUAGE="en"
+        url, {"username": staff.username, "password": "wrong password!"}
     )
     assert response.status_code == 422 and "Wrong username or password" in response.content.decode()
     assert AuditEvent.objects.filter(action="sign_in_failed").exists()
@@ -125,7 +131,8 @@ def test_staff_signin_without_and_with_totp(client, city):
     response = client.post(url, {"username": staff.username, "password": "correct horse battery"})
     assert response.status_code == 302 and response["Location"] == reverse("identity:staff_totp")
     assert "_auth_user_id" not in client.session
-    response = client.post(reverse("identity:staff_totp"), {"token": "000000"}, HTTP_ACCEPT_LANGUAGE="en")
+    client.cookies["dothi_language"] = "en"
+    response = client.post(reverse("identity:staff_totp"), {"token": "000000"})
     assert response.status_code == 422 and "authenticator code is wrong" in response.content.decode()
     assert "_auth_user_id" not in client.session
     device.refresh_from_db()

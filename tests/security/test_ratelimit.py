@@ -7,6 +7,7 @@ import time
 import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.utils import translation
 from django_ratelimit.core import get_usage
 
 from dothi.core.errors import RateLimited
@@ -55,7 +56,7 @@ def test_refusal_is_a_clear_rate_limited_error(city, citizen):
     _set_rates(city, citizen_write="1/m", ip_write="100/m")
     _away_from_window_edge(city, citizen)
     limit_citizen_write(_request(city, citizen), "tests.write")
-    with pytest.raises(RateLimited) as caught:
+    with translation.override("en"), pytest.raises(RateLimited) as caught:
         limit_citizen_write(_request(city, citizen), "tests.write")
     assert caught.value.status == 429
     assert "too many" in caught.value.message.lower()
