@@ -26,7 +26,7 @@ setup: $(STAMP) messages ## Create .venv, install dothi and its dependencies (id
 
 messages: $(STAMP) ## Compile the translations
 	@command -v msgfmt >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null)
-	@cd src/dothi && ../../$(BIN)/dothi compilemessages -v0 --ignore=.venv
+	@for po in src/dothi/*/locale/*/LC_MESSAGES/django.po; do msgfmt --check -o "$${po%.po}.mo" "$$po" || exit 1; done
 
 demo: setup ## Set up, seed the demo city if empty, and serve it on http://127.0.0.1:8000
 	$(BIN)/dothi demo --host $(HOST) --port $(PORT)
@@ -47,7 +47,7 @@ test-pg: ## The full suite (browser tests included) on PostgreSQL
 	DOTHI_DATABASE_URL=$(PG_URL) DOTHI_DATA_DIR=$$(mktemp -d) DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest
 
 test-sqlite: ## Unit and API tests on SQLite
-	DOTHI_DATABASE_URL= DOTHI_DATA_DIR=$$(mktemp -d) $(BIN)/pytest -m "not browser and not postgres"
+	env -u DOTHI_DATABASE_URL DOTHI_DATA_DIR=$$(mktemp -d) $(BIN)/pytest -m "not browser and not postgres"
 
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .

@@ -105,7 +105,7 @@ TEMPLATES = [
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'dothi.sqlite3'}"), conn_max_age=60
+        env("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'dothi.sqlite3'}", conn_max_age=60
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -224,6 +224,9 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBac
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = env("FROM_EMAIL", "dothi@localhost")
+
+# Notification deliveries that fail are retried with back-off: base, 2×base, 4×base seconds.
+NOTIFY_RETRY_BASE_SECONDS = int(env("NOTIFY_RETRY_BASE_SECONDS", "60"))
 
 MQTT_URL = env("MQTT_URL", "mqtt://127.0.0.1:1883")
 DEFAULT_CITY = env("DEFAULT_CITY")

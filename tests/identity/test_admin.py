@@ -41,3 +41,21 @@ def test_consent_admin_is_read_only(client, city):
     client.force_login(factories.make_platform_admin())
     assert client.get(reverse("admin:identity_consent_add")).status_code == 403
     assert client.get(reverse("admin:identity_membership_changelist")).status_code == 200
+
+
+def test_city_admin_cannot_grant_platform_powers(client, city):
+    admin = factories.make_staff(city, "city_admin")
+    client.force_login(admin)
+    url = reverse("admin:identity_user_change", args=[admin.pk])
+    form = {
+        "username": admin.username, "display_name": "Renamed", "email": "", "birth_year": "", "sex": "",
+        "nationality": "", "home_city": str(city.pk), "language": "vi", "is_active": "on",
+        "is_superuser": "on", "is_staff": "on", "verification_level": "3", "kind": "citizen",
+        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    admin.refresh_from_db()
+    assert admin.display_name == "Renamed"  # the edit itself went through
+    assert not admin.is_superuser and admin.kind == "staff" and admin.verification_level == 0

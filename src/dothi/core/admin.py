@@ -148,7 +148,7 @@ class DeliveryAdmin(_ReadOnlyCityAdmin):
 
 
 @admin.register(models.AuditEvent)
-class AuditEventAdmin(CityScopedAdmin):
+class AuditEventAdmin(_ReadOnlyCityAdmin):
     """The audit trail: browsed and filtered, never added to, changed or deleted (it is append-only).
 
     City administrators see only their own city's records (CityScopedAdmin); records without a city
@@ -169,15 +169,6 @@ class AuditEventAdmin(CityScopedAdmin):
     def get_list_filter(self, request):
         # A city administrator's records are all from their own city: the city filter would be noise.
         return self.list_filter if admin_cities(request) is None else ("action", "object_type")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.City)

@@ -25,7 +25,7 @@ MAX_RETRIES = 3
 
 def _retry_delay(attempts: int) -> timedelta:
     """Exponential back-off: base, 2×base, 4×base… (base from settings, 60 s by default)."""
-    base = getattr(settings, "NOTIFY_RETRY_BASE_SECONDS", 60)
+    base = settings.NOTIFY_RETRY_BASE_SECONDS
     return timedelta(seconds=base * (2 ** max(attempts - 1, 0)))
 
 

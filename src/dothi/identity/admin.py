@@ -23,7 +23,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(CityScopedAdmin):
     list_display = [
         "username",
         "display_name",
@@ -42,21 +42,19 @@ class UserAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request).select_related("home_city")
+        qs = admin.ModelAdmin.get_queryset(self, request).select_related("home_city")
         cities = admin_cities(request)
         if cities is None:
             return qs
         # A city administrator sees the city's citizens and the city's staff, nobody else.
         return (qs.filter(home_city__in=cities) | qs.filter(memberships__city__in=cities)).distinct()
 
-    def has_module_permission(self, request):
-        return request.user.is_active and (request.user.is_superuser or bool(admin_cities(request)))
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self.has_module_permission(request)
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            # A city administrator must not be able to grant platform-wide powers, to others or to themselves.
+            fields += ["is_superuser", "is_staff", "groups", "user_permissions", "kind", "verification_level"]
+        return fields
 
     def has_add_permission(self, request):
         return request.user.is_superuser
