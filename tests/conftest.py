@@ -89,3 +89,15 @@ def danang(city, admin_units):
     geo.city_build_approximate_boundaries(city)
     city.refresh_from_db()
     return city
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language (Vietnamese): a request in an earlier test leaves its
+    language active in the thread, which would make direct service calls order-dependent."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -75,9 +75,11 @@ def _invalid(request, exc: NinjaValidationError):
 def _mount() -> None:
     from dothi.core.api import router as core_router
     from dothi.identity.api import router as identity_router
+    from dothi.reports.api import router as reports_router
 
     api.add_router("/", core_router)
     api.add_router("/identity/", identity_router)
+    api.add_router("/reports/", reports_router)
 
 
 _mount()

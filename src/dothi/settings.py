@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "js_lib_bootstrap5",
     "dothi.core",
     "dothi.identity",
+    "dothi.reports",
     "dothi.web",
 ]
 INSTALLED_APPS += env_list("EXTRA_APPS")
@@ -116,6 +117,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif env_bool("DB_POOL", True):
+    # ASGI serves each request from a thread of its own: persistent per-thread connections would pile
+    # up to PostgreSQL's connection limit under load. A bounded pool per worker process instead.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {"min_size": 1, "max_size": int(env("DB_POOL_MAX", "10")), "timeout": 10}
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Rate limits and other shared state live in a cache every worker sees: the database by default,
@@ -161,8 +169,20 @@ TIME_ZONE = "Asia/Ho_Chi_Minh"
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
+
+
+def _markercluster_dir() -> str:
+    # xstatic ships Leaflet.markercluster as a data folder, not a Django app: serve it under a prefix.
+    import xstatic.pkg.leaflet_markercluster as markercluster
+
+    return markercluster.BASE_DIR
+
+
+STATICFILES_DIRS = [("markercluster", _markercluster_dir())]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
+# Largest photo or evidence file a report accepts (bytes); images are re-encoded without EXIF.
+REPORT_PHOTO_MAX_BYTES = int(env("REPORT_PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
 # Finders let the demo serve assets straight from installed packages without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

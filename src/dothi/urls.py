@@ -10,6 +10,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("account/", include("dothi.identity.urls")),
+    path("open311/v2/", include("dothi.reports.open311.urls")),
+    path("reports/", include("dothi.reports.urls")),
     path("", include("dothi.core.urls")),
     path("", include("dothi.web.urls")),
 ]

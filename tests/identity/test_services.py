@@ -8,7 +8,7 @@ from django.utils import translation
 
 from dothi.core.errors import Conflict, InvalidInput, NotFound
 from dothi.core.models import AuditEvent, Feedback, Notification
-from dothi.identity import cccd, crypto, otp, policy, privacy, selectors, services
+from dothi.identity import cccd, crypto, otp, privacy, selectors, services
 from dothi.identity.models import Consent, OtpChallenge, User
 from tests import factories
 
@@ -232,20 +232,3 @@ def test_staff_read_of_personal_data_requires_permission_and_is_audited(city, ou
     with pytest.raises(NotFound):
         selectors.citizen_personal_data(actor=other_admin, citizen=citizen, city=other_city)
     assert AuditEvent.objects.filter(action="read_personal").count() == 1
-
-
-def test_visitor_may_follows_city_policy(city, other_city):
-    visitor = factories.make_citizen(city, kind=User.Kind.VISITOR)
-    citizen = factories.make_citizen(city)
-    staff = factories.make_staff(city, "operator")
-    city.settings = {"identity": {"visitor_allowed": ["reports.submit"]}}
-    city.save()
-    assert policy.visitor_may(visitor, "reports.submit", city)
-    assert not policy.visitor_may(visitor, "appointments.book", city)
-    # The other city keeps the default policy, which does not list reports.submit.
-    assert not policy.visitor_may(visitor, "reports.submit", other_city)
-    assert policy.visitor_may(citizen, "appointments.book", city)
-    assert policy.visitor_may(staff, "appointments.book", city)
-    assert not policy.visitor_may(None, "reports.submit", city)
-    visitor.is_active = False
-    assert not policy.visitor_may(visitor, "reports.submit", city)

@@ -45,6 +45,11 @@ RULES: dict[str, set[str]] = {
     "admin_site": {"city_admin", "platform_admin"},
     "self": set(ALL_ROLES) - {"anonymous"},
     "nobody": set(),
+    # Reports: who handles reports (reports.handle; council members only read statistics) and who files
+    # them for callers and walk-ins (reports.file_on_behalf).
+    "reports_handling": {"agency_staff", "agency_manager", "operator", "city_admin", "platform_admin"},
+    "reports_filing": {"agency_staff", "agency_manager", "operator", "platform_admin"},
+    "reports_stats": {"agency_manager", "operator", "council_member", "city_admin", "platform_admin"},
 }
 
 ACCESS: dict[str, str | dict[str, str]] = {
@@ -85,6 +90,11 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "admin:identity_user_delete": "nobody",  # accounts are erased (personal data), not deleted
     "admin:identity_consent_add": "nobody",
     "admin:identity_consent_delete": "nobody",
+    # Reports: city administrators configure their city's categories, routing, dispatch, templates and
+    # Open311 keys; reports are read-only there (the workflow runs through services).
+    "admin:reports_*": "admin_site",
+    "admin:reports_report_add": "nobody",
+    "admin:reports_report_delete": "nobody",
     # --- The shell ------------------------------------------------------------------------------------
     "web:home": "public",
     "web:offline": "public",
@@ -111,6 +121,37 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "core:notification_read": "self",
     "core:notifications_read_all": "authenticated",
     "core:notification_preferences": "authenticated",
+    # --- Reports pages (the walk's sample reference does not exist: 404 for those who get past the checks)
+    "reports:list": "public",
+    "reports:map": "public",
+    "reports:map_geojson": "public",
+    "reports:new": {"GET": "public", "*": "citizen"},  # others GET a sign-in prompt
+    "reports:questions": "public",
+    "reports:preview": "public",
+    "reports:on_behalf": "reports_filing",
+    "reports:queue": "reports_handling",
+    "reports:stats_csv": "reports_stats",
+    "reports:detail": "public",
+    "reports:photo": "public",
+    "reports:follow": "authenticated",
+    "reports:provide_info": "self",
+    "reports:confirm": "self",
+    "reports:reopen": "self",
+    "reports:rate": "self",
+    "reports:handle": "reports_handling",
+    "reports:contact": "reports_handling",
+    "reports:handle_action": "reports_handling",
+    "GET /api/v1/reports/categories": "public",
+    "GET /api/v1/reports/routing-preview": "public",
+    "GET /api/v1/reports/nearby": "public",
+    "POST /api/v1/reports/": "citizen",
+    "GET /api/v1/reports/{reference}": "public",
+    "POST /api/v1/reports/{reference}/follow": "authenticated",
+    "POST /api/v1/reports/{reference}/rating": "self",
+    # --- Open311 GeoReport v2 (reports/open311): public reads; a POST needs an api_key, not a session,
+    # so the walk's key-less POST is refused to everyone -------------------------------------------------
+    "open311:requests": {"GET": "public", "*": "nobody"},
+    "open311:*": {"GET": "public", "*": "nobody"},
     # --- The JSON API (also walked through the OpenAPI spec, below) -----------------------------------
     "api:openapi-json": "public",
     "api:openapi-view": "public",

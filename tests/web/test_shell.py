@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from dothi.core.manifests import Manifest, NavEntry, registry
@@ -112,7 +113,8 @@ def test_server_error_page(rf, city):
 
     request = rf.get("/")
     request.city = city
-    response = server_error(request)
+    with translation.override("en"):
+        response = server_error(request)
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
 

@@ -107,6 +107,9 @@ class Manifest:
     schedules: dict[str, tuple[int, Any]] = field(default_factory=dict)
     # subject types people may rate through dothi.core.services.feedback_give, e.g. "reports.report"
     feedback_subjects: tuple[str, ...] = ()
+    # subject type -> validator(author=, city=, subject_id=) that raises a DomainError or PermissionDenied
+    # when this person may not rate this subject (e.g. only the reporter, once the report is resolved)
+    feedback_validators: dict[str, Callable[..., None]] = field(default_factory=dict)
 
 
 class ManifestRegistry:
@@ -167,6 +170,12 @@ class ManifestRegistry:
 
     def feedback_subjects(self) -> set[str]:
         return {s for m in self.all() for s in m.feedback_subjects}
+
+    def feedback_validator(self, subject_type: str) -> Callable[..., None] | None:
+        for m in self.all():
+            if subject_type in m.feedback_validators:
+                return m.feedback_validators[subject_type]
+        return None
 
 
 registry = ManifestRegistry()

@@ -15,6 +15,13 @@ from dothi.core import cities
 _PREFIX = re.compile(r"^/c/(?P<slug>[a-z0-9-]{1,40})(?P<rest>/.*)?$")
 
 
+def _chosen_language(request) -> str | None:
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen and chosen in dict(settings.LANGUAGES) and translation.check_for_language(chosen):
+        return chosen
+    return None
+
+
 class CityMiddleware:
     """Sets `request.city`.
 
@@ -33,6 +40,8 @@ class CityMiddleware:
         if match:
             city = cities.city_by_slug(match["slug"])
             if city is None:
+                # Raised before the locale middleware runs: speak the person's chosen language anyway.
+                translation.activate(_chosen_language(request) or settings.LANGUAGE_CODE)
                 raise Http404("Unknown city")
             request.city = city
             request.city_prefix = f"/c/{city.slug}"
@@ -72,8 +81,8 @@ class CityLocaleMiddleware(LocaleMiddleware):
     MACHINE_PREFIXES = ("/api/", "/open311/", "/ngsi-ld/", "/alerts/")
 
     def process_request(self, request):
-        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-        if chosen and translation.check_for_language(chosen) and chosen in dict(settings.LANGUAGES):
+        chosen = _chosen_language(request)
+        if chosen:
             language = chosen
         elif request.path_info.startswith(self.MACHINE_PREFIXES):
             language = translation.get_language_from_request(request)

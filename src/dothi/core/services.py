@@ -134,6 +134,9 @@ def feedback_give(
     subject_id = str(subject_id).strip()
     if not subject_id or len(subject_id) > 64:
         raise InvalidInput(_("Say what you are rating."), field="subject_id")
+    validator = registry.feedback_validator(subject_type)
+    if validator is not None:  # the subject's module decides who may rate what, and when
+        validator(author=author, city=city, subject_id=subject_id)
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise InvalidInput(_("The rating must be a whole number from 1 to 5."), field="rating")
     comment = (comment or "").strip()
