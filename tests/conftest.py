@@ -92,6 +92,16 @@ def danang(city, admin_units):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_city_cache():
+    # A rolled-back test leaves no signal behind: start every test without cached cities.
+    from dothi.core import cities
+
+    cities.invalidate()
+    yield
+    cities.invalidate()
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the default language (Vietnamese): a request in an earlier test leaves its
     language active in the thread, which would make direct service calls order-dependent."""

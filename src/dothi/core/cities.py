@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from copy import deepcopy
+from time import monotonic
 from typing import Any
 
 from django.conf import settings
@@ -31,21 +32,38 @@ def policy(city: City | None, module: str) -> dict[str, Any]:
     return merged
 
 
+# Every request asks which city it is for. A deployment has a handful of cities that rarely change, so
+# the active ones are kept in-process: a save or delete in this process clears the copy at once (signals
+# in CoreConfig.ready), other processes see a change within CACHE_SECONDS.
+CACHE_SECONDS = 10.0
+_cache: dict[str, tuple[float, list[City]]] = {}
+
+
+def invalidate(**_kwargs) -> None:
+    _cache.clear()
+
+
+def _active() -> list[City]:
+    entry = _cache.get("active")
+    now = monotonic()
+    if entry is None or now - entry[0] > CACHE_SECONDS:
+        entry = (now, list(City.objects.filter(is_active=True).order_by("slug")))
+        _cache["active"] = entry
+    return entry[1]
+
+
 def default_city() -> City | None:
     """The city served at the root: the configured one, else the only active one."""
+    cities = _active()
     if settings.DEFAULT_CITY:
-        return City.objects.filter(slug=settings.DEFAULT_CITY, is_active=True).first()
-    cities = list(City.objects.filter(is_active=True)[:2])
+        return next((c for c in cities if c.slug == settings.DEFAULT_CITY), None)
     return cities[0] if len(cities) == 1 else None
 
 
 def city_by_slug(slug: str) -> City | None:
-    return City.objects.filter(slug=slug, is_active=True).first()
+    return next((c for c in _active() if c.slug == slug), None)
 
 
 def city_by_host(host: str) -> City | None:
     host = host.split(":")[0].lower()
-    for city in City.objects.filter(is_active=True).exclude(hosts=[]):
-        if host in [h.lower() for h in city.hosts]:
-            return city
-    return None
+    return next((c for c in _active() if host in [h.lower() for h in c.hosts]), None)
