@@ -11,6 +11,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
+def localised(vi: str, en: str) -> str:
+    """The English text when English is active and there is one, else the Vietnamese."""
+    return en if en and (get_language() or "vi").startswith("en") else vi
+
+
 class City(models.Model):
     """A tenant: one province-level city served by the deployment."""
 
@@ -44,7 +49,7 @@ class City(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_en if (get_language() or "vi").startswith("en") else self.name_vi
+        return localised(self.name_vi, self.name_en)
 
     @property
     def bbox(self) -> tuple[float, float, float, float] | None:
@@ -176,9 +181,7 @@ class Organisation(CityOwned):
 
     @property
     def name(self) -> str:
-        if (get_language() or "vi").startswith("en") and self.name_en:
-            return self.name_en
-        return self.name_vi
+        return localised(self.name_vi, self.name_en)
 
     @property
     def is_agency(self) -> bool:

@@ -6,14 +6,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from dothi.core.models import CityOwned, Commune, Organisation
-
-
-def _localised(vi: str, en: str) -> str:
-    return en if (get_language() or "vi").startswith("en") and en else vi
+from dothi.core.models import CityOwned, Commune, Organisation, localised
 
 
 class Category(CityOwned):
@@ -45,11 +40,11 @@ class Category(CityOwned):
 
     @property
     def name(self) -> str:
-        return _localised(self.name_vi, self.name_en)
+        return localised(self.name_vi, self.name_en)
 
     @property
     def description(self) -> str:
-        return _localised(self.description_vi, self.description_en)
+        return localised(self.description_vi, self.description_en)
 
 
 class CategoryAttribute(models.Model):
@@ -86,7 +81,7 @@ class CategoryAttribute(models.Model):
 
     @property
     def label(self) -> str:
-        return _localised(self.label_vi, self.label_en)
+        return localised(self.label_vi, self.label_en)
 
 
 class RoutingRule(CityOwned):

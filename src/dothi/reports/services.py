@@ -203,21 +203,29 @@ def _discard(names: list[str]) -> None:
             default_storage.delete(name)
 
 
-def _with_files(fn):
-    """Run a service that writes files; on any failure delete the files it wrote."""
+def _with_files(fn=None, *, admit=None):
+    """Run a service that writes files in one transaction; on any failure delete the files it wrote.
+
+    `admit(kwargs) -> kwargs`, when given, runs first and outside the transaction: for checks that
+    write rows of their own (rate-limit counters), which must not stay locked for the whole service."""
     import functools
 
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        written: list[str] = []
-        try:
-            with transaction.atomic():
-                return fn(*args, _written=written, **kwargs)
-        except BaseException:
-            _discard(written)
-            raise
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if admit is not None:
+                kwargs = admit(kwargs)
+            written: list[str] = []
+            try:
+                with transaction.atomic():
+                    return fn(*args, _written=written, **kwargs)
+            except BaseException:
+                _discard(written)
+                raise
 
-    return wrapper
+        return wrapper
+
+    return decorate(fn) if fn is not None else decorate
 
 
 def _lock(report: Report) -> Report:
@@ -405,50 +413,27 @@ def _check_submitter(*, city: City, actor, channel: str, open311_key) -> None:
         raise InvalidInput(_("Unknown channel."), field="channel")
 
 
-def report_submit(
-    *,
-    city: City,
-    category_code: str,
-    description: str,
-    lat: float,
-    lon: float,
-    actor,
-    channel: str = Channel.APP,
-    attributes: dict[str, Any] | None = None,
-    photos: Iterable = (),
-    address: str = "",
-    contact: dict[str, str] | None = None,
-    open311_key: Open311Key | None = None,
-    idempotency_key: str = "",
-    request=None,
-) -> Report:
-    """File a report. `actor` is the signed-in citizen (channel "app"), the hotline or counter staff
-    member filing for a caller (channels "hotline", "walk_in", with `contact`), or None for a
-    third-party app (channel "open311", with `open311_key` and the app's `contact`).
-
-    The same reporter (or key, or staff member) sending the same `idempotency_key` again gets the
-    report created the first time, even when both requests race."""
-    channel = str(channel)
+def _admit_submission(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Who may submit, and the rate limits. Rate-limit counters are written before the report's
+    transaction opens: inside it, the shared counter rows (one per IP) stay locked for the whole
+    submission and concurrent submissions deadlock."""
+    actor, city = kwargs["actor"], kwargs["city"]
+    open311_key, request = kwargs.get("open311_key"), kwargs.get("request")
+    channel = str(kwargs.get("channel", Channel.APP))
     if open311_key is not None and channel == Channel.APP and actor is None:
         channel = Channel.OPEN311
     _check_submitter(city=city, actor=actor, channel=channel, open311_key=open311_key)
-    # Rate-limit counters are written before the report's transaction opens: inside it, the shared
-    # counter rows (one per IP) stay locked for the whole submission and concurrent submissions deadlock.
     if request is not None and channel != Channel.OPEN311:
         from dothi.core.ratelimit import limit_citizen_write
 
         limit_citizen_write(request, "reports.submit")
     if channel == Channel.OPEN311:
         _limit_open311_key(open311_key, request)
-    return _submit_in_transaction(
-        city=city, category_code=category_code, description=description, lat=lat, lon=lon, actor=actor,
-        channel=channel, attributes=attributes, photos=photos, address=address, contact=contact,
-        open311_key=open311_key, idempotency_key=idempotency_key, request=request,
-    )
+    return {**kwargs, "channel": channel}
 
 
-@_with_files
-def _submit_in_transaction(
+@_with_files(admit=_admit_submission)
+def report_submit(
     *,
     city: City,
     category_code: str,
@@ -466,7 +451,12 @@ def _submit_in_transaction(
     request=None,
     _written: list[str],
 ) -> Report:
-    """The writes of `report_submit`, in one transaction (files removed again if it fails)."""
+    """File a report. `actor` is the signed-in citizen (channel "app"), the hotline or counter staff
+    member filing for a caller (channels "hotline", "walk_in", with `contact`), or None for a
+    third-party app (channel "open311", with `open311_key` and the app's `contact`).
+
+    The same reporter (or key, or staff member) sending the same `idempotency_key` again gets the
+    report created the first time, even when both requests race."""
     idempotency_key = _clean_text(idempotency_key, field="idempotency_key", max_len=100, required=False)
     reporter = actor if channel == Channel.APP else None
     filed_by = actor if channel in (Channel.HOTLINE, Channel.WALK_IN) else None
