@@ -31,10 +31,11 @@ messages: $(STAMP) ## Compile the translations
 demo: setup ## Set up, seed the demo city if empty, and serve it on http://127.0.0.1:8000
 	$(BIN)/dothi demo --host $(HOST) --port $(PORT)
 
-services: ## Start PostgreSQL and Mosquitto if they are down
+services: ## Start PostgreSQL, Mosquitto and Redis if they are down
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 	@(exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null || mosquitto -d -c /etc/mosquitto/mosquitto.conf
+	@(exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
 
 browser: ## Install Debian's chromium for the browser tests if it is missing
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
@@ -53,6 +54,7 @@ lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 
 bench: setup services ## Run every benchmark and write docs/performance.md
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	@for b in bench/bench_*.py; do [ -e "$$b" ] || continue; echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean: ## Remove the demo data (var/)

@@ -92,13 +92,14 @@ def danang(city, admin_units):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_city_cache():
-    # A rolled-back test leaves no signal behind: start every test without cached cities.
-    from dothi.core import cities
+def _fresh_process_memos():
+    # A rolled-back test leaves no signal behind: start every test without in-process copies (cities,
+    # report categories and routing).
+    from dothi.core.memo import ProcessMemo
 
-    cities.invalidate()
+    ProcessMemo.clear_all()
     yield
-    cities.invalidate()
+    ProcessMemo.clear_all()
 
 
 @pytest.fixture(autouse=True)

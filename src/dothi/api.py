@@ -73,6 +73,7 @@ def _invalid(request, exc: NinjaValidationError):
 
 
 def _mount() -> None:
+    from dothi.appointments.api import router as appointments_router
     from dothi.core.api import router as core_router
     from dothi.identity.api import router as identity_router
     from dothi.reports.api import router as reports_router
@@ -80,6 +81,7 @@ def _mount() -> None:
     api.add_router("/", core_router)
     api.add_router("/identity/", identity_router)
     api.add_router("/reports/", reports_router)
+    api.add_router("/appointments/", appointments_router)
 
 
 _mount()

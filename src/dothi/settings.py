@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "dothi.core",
     "dothi.identity",
     "dothi.reports",
+    "dothi.appointments",
     "dothi.web",
 ]
 INSTALLED_APPS += env_list("EXTRA_APPS")
@@ -132,9 +133,17 @@ if env("REDIS_URL"):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}
     }
+    # Sessions are read from Redis and written through to the database, which stays their record.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
+    # Django's default of 300 rows would cull rate-limit counters (and with them the limits) as soon
+    # as a few hundred people write in the same hour.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dothi_cache"}
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "dothi_cache",
+            "OPTIONS": {"MAX_ENTRIES": 200_000},
+        }
     }
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "dothi.core.views.ratelimited"
@@ -247,6 +256,13 @@ DEFAULT_FROM_EMAIL = env("FROM_EMAIL", "dothi@localhost")
 
 # Notification deliveries that fail are retried with back-off: base, 2×base, 4×base seconds.
 NOTIFY_RETRY_BASE_SECONDS = int(env("NOTIFY_RETRY_BASE_SECONDS", "60"))
+
+# Public base URL for links sent outside a request (e-mails to agencies, photos sent to their systems),
+# e.g. https://dothi.example.vn; a city with host names uses its first host instead.
+SITE_URL = env("SITE_URL")
+# Dispatch to agencies (e-mail, their Open311 systems): retry back-off base and HTTP timeout.
+DISPATCH_RETRY_BASE_SECONDS = int(env("DISPATCH_RETRY_BASE_SECONDS", "60"))
+DISPATCH_TIMEOUT_SECONDS = float(env("DISPATCH_TIMEOUT_SECONDS", "10"))
 
 MQTT_URL = env("MQTT_URL", "mqtt://127.0.0.1:1883")
 DEFAULT_CITY = env("DEFAULT_CITY")

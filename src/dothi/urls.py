@@ -12,6 +12,7 @@ urlpatterns = [
     path("account/", include("dothi.identity.urls")),
     path("open311/v2/", include("dothi.reports.open311.urls")),
     path("reports/", include("dothi.reports.urls")),
+    path("appointments/", include("dothi.appointments.urls")),
     path("", include("dothi.core.urls")),
     path("", include("dothi.web.urls")),
 ]

@@ -105,6 +105,23 @@ def test_submit_with_photos_and_idempotency(rx):
     assert other.json()["reference"] != report.reference
 
 
+def test_the_answer_to_a_submission_is_the_report_as_read_back(rx):
+    """Without photos, the answer is built without reading the report back: it must still be exactly
+    what GET answers, and an idempotent replay after the report moved on shows its real timeline."""
+    from dothi.reports import services
+
+    client, token = api_client(rx.cast["citizen"])
+    created = client.post(BASE, body(rx), HTTP_X_CSRFTOKEN=token, HTTP_IDEMPOTENCY_KEY="k1")
+    assert created.status_code == 201
+    data = created.json()
+    assert data == client.get(f"{BASE}{data['reference']}").json()
+    assert [e["kind"] for e in data["timeline"]] == ["submitted"] and data["photos"] == []
+    report = Report.objects.get(reference=data["reference"])
+    services.report_transition(actor=rx.cast["agency_staff"], report=report, to_status="in_progress")
+    replay = client.post(BASE, body(rx), HTTP_X_CSRFTOKEN=token, HTTP_IDEMPOTENCY_KEY="k1").json()
+    assert replay["status"] == "in_progress" and len(replay["timeline"]) == 2
+
+
 @pytest.mark.parametrize(
     "override, status, field",
     [

@@ -359,6 +359,27 @@ def test_nearby_open_reports(rx, submit):
     )
 
 
+def test_a_new_report_is_linked_to_the_nearest_open_one_of_its_category(rx, submit):
+    lat, lon = rx.point_a
+    first = submit(lat=lat + 0.002, lon=lon)  # ~222 m north
+    assert first.possible_duplicate_id is None
+    nearer = submit(lat=lat + 0.001, lon=lon, idempotency_key="b")  # ~111 m: links to `first`
+    assert nearer.possible_duplicate_id == first.pk
+    # The nearest open one wins; other categories, closed and far reports are never linked.
+    third = submit(idempotency_key="c")
+    assert third.possible_duplicate_id == nearer.pk
+    flood = submit(category_code="flooding", attributes=None, idempotency_key="d")
+    assert flood.possible_duplicate_id is None
+    far = submit(lat=lat + 0.006, lon=lon, idempotency_key="e")  # ~445 m from the nearest
+    assert far.possible_duplicate_id is None
+    Report.objects.filter(pk__in=[nearer.pk, third.pk]).update(status=Status.CLOSED)
+    assert submit(idempotency_key="f").possible_duplicate_id == first.pk
+    # Confidential reports link too (the hint is for the agency), never to a public one of another kind.
+    secret = submit(category_code="security", attributes=None, idempotency_key="g")
+    again = submit(category_code="security", attributes=None, idempotency_key="h")
+    assert again.possible_duplicate_id == secret.pk
+
+
 def test_follow_is_idempotent_and_needs_visibility(rx, submit):
     report = submit()
     neighbour = factories.make_citizen(rx.city)

@@ -273,8 +273,47 @@ def test_map_geojson_has_the_filtered_public_points(rx, submit):
         flood.reference,
     }
     page = client_as().get("/reports/map/", {"category": "flooding"}).content.decode()
-    assert 'data-url="/reports/map.geojson?category=flooding"' in page
+    assert 'data-url="/reports/map.json?category=flooding"' in page
     assert "markercluster/leaflet.markercluster.js" in page
+
+
+def test_map_points_are_compact_and_follow_the_viewport(rx, submit):
+    pothole = submit()
+    far = submit(lat=pothole.lat + 0.02, lon=pothole.lon + 0.02, idempotency_key="far")
+    secret = submit(category_code="security", description="Gambling den", attributes={}, idempotency_key="s")
+    client = client_as()
+    data = client.get("/reports/map.json").json()
+    assert {p[2] for p in data["points"]} == {pothole.reference, far.reference}
+    assert secret.reference not in client.get("/reports/map.json").content.decode()
+    point = next(p for p in data["points"] if p[2] == pothole.reference)
+    assert point[:2] == [pothole.lat, pothole.lon]
+    assert data["categories"][str(point[3])][0] == "pothole"
+    assert point[4] == "received" and data["statuses"]["received"] == "Received"
+    assert data["url"] + pothole.reference + "/" == f"/reports/{pothole.reference}/"
+    assert data["truncated"] is False
+    # Only the viewport's points: a box around the first report leaves the far one out.
+    box = f"{pothole.lon - 0.005},{pothole.lat - 0.005},{pothole.lon + 0.005},{pothole.lat + 0.005}"
+    inside = client.get("/reports/map.json", {"bbox": box}).json()
+    assert [p[2] for p in inside["points"]] == [pothole.reference]
+    # A malformed box filters nothing (a public map never fails) and the GeoJSON follows the box too.
+    for bad in ("1,2,3", "a,b,c,d", "10,10,5,5", "nan,0,1,1", "0,-91,1,1"):
+        assert len(client.get("/reports/map.json", {"bbox": bad}).json()["points"]) == 2
+    geo = client.get("/reports/map.geojson", {"bbox": box}).json()
+    assert [f["properties"]["reference"] for f in geo["features"]] == [pothole.reference]
+
+
+def test_map_says_when_the_answer_is_truncated(rx, submit, monkeypatch):
+    from dothi.reports import views
+
+    monkeypatch.setattr(views, "MAP_LIMIT", 2)
+    for i in range(3):
+        submit(idempotency_key=f"k{i}")
+    data = client_as().get("/reports/map.json").json()
+    assert len(data["points"]) == 2 and data["truncated"] is True
+    # The page carries the sentence its script shows then, in the reader's language.
+    assert "Đang hiển thị %s phản ánh mới nhất" in Client().get("/reports/map/").content.decode()
+    page = client_as().get("/reports/map/").content.decode()
+    assert 'data-truncated-text="Showing the newest %s in this area' in page
 
 
 def test_markercluster_is_served(client):

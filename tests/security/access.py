@@ -50,6 +50,8 @@ RULES: dict[str, set[str]] = {
     "reports_handling": {"agency_staff", "agency_manager", "operator", "city_admin", "platform_admin"},
     "reports_filing": {"agency_staff", "agency_manager", "operator", "platform_admin"},
     "reports_stats": {"agency_manager", "operator", "council_member", "city_admin", "platform_admin"},
+    # Appointments: who serves at an office's counters (appointments.serve).
+    "appointments_serving": {"agency_staff", "agency_manager", "operator", "city_admin", "platform_admin"},
 }
 
 ACCESS: dict[str, str | dict[str, str]] = {
@@ -95,6 +97,16 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "admin:reports_*": "admin_site",
     "admin:reports_report_add": "nobody",
     "admin:reports_report_delete": "nobody",
+    # Dispatch tickets are written by the dispatch tasks; the admin lists them and retries failed ones.
+    "admin:reports_externalticket_add": "nobody",
+    "admin:reports_externalticket_delete": "nobody",
+    # Appointments: city administrators configure offices, counters, services and closed days; slots and
+    # bookings are read-only there (capacity and the queue move only through services).
+    "admin:appointments_*": "admin_site",
+    "admin:appointments_slot_add": "nobody",
+    "admin:appointments_slot_delete": "nobody",
+    "admin:appointments_booking_add": "nobody",
+    "admin:appointments_booking_delete": "nobody",
     # --- The shell ------------------------------------------------------------------------------------
     "web:home": "public",
     "web:offline": "public",
@@ -125,6 +137,7 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "reports:list": "public",
     "reports:map": "public",
     "reports:map_geojson": "public",
+    "reports:map_points": "public",
     "reports:new": {"GET": "public", "*": "citizen"},  # others GET a sign-in prompt
     "reports:questions": "public",
     "reports:preview": "public",
@@ -148,6 +161,42 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/reports/{reference}": "public",
     "POST /api/v1/reports/{reference}/follow": "authenticated",
     "POST /api/v1/reports/{reference}/rating": "self",
+    # --- Appointment pages: browsing offices and free times is public, booking is for citizens (others
+    # GET the page with a sign-in prompt); a booking is its citizen's (and its office's staff's); the
+    # counter screens are for those who serve; the waiting-room screen is public -------------------
+    "appointments:home": "public",
+    "appointments:offices": "public",
+    "appointments:slots": "public",
+    "appointments:confirm": {"GET": "public", "*": "citizen"},
+    "appointments:mine": "authenticated",
+    "appointments:detail": "self",
+    "appointments:qr": "self",
+    "appointments:ics": "self",
+    "appointments:cancel": "self",
+    "appointments:reschedule": "self",
+    "appointments:rate": "self",
+    "appointments:desk": "appointments_serving",
+    "appointments:counter": "appointments_serving",
+    "appointments:check_in": "appointments_serving",
+    "appointments:call_next": "appointments_serving",
+    "appointments:walk_in": "appointments_serving",
+    "appointments:booking_action": "appointments_serving",
+    "appointments:now_serving": "public",
+    "appointments:now_serving_board": "public",
+    "GET /api/v1/appointments/services": "public",
+    "GET /api/v1/appointments/offices": "public",
+    "GET /api/v1/appointments/slots": "public",
+    "POST /api/v1/appointments/bookings": "citizen",
+    "GET /api/v1/appointments/bookings": "authenticated",
+    "GET /api/v1/appointments/bookings/{code}": "self",
+    "POST /api/v1/appointments/bookings/{code}/cancel": "self",
+    "POST /api/v1/appointments/bookings/{code}/reschedule": "self",
+    "POST /api/v1/appointments/bookings/{code}/rating": "self",
+    "POST /api/v1/appointments/check-in": "appointments_serving",
+    "POST /api/v1/appointments/counters/{counter_id}/call-next": "appointments_serving",
+    "POST /api/v1/appointments/bookings/{code}/serving": "appointments_serving",
+    "POST /api/v1/appointments/bookings/{code}/served": "appointments_serving",
+    "POST /api/v1/appointments/bookings/{code}/no-show": "appointments_serving",
     # --- Open311 GeoReport v2 (reports/open311): public reads; a POST needs an api_key, not a session,
     # so the walk's key-less POST is refused to everyone -------------------------------------------------
     "open311:requests": {"GET": "public", "*": "nobody"},

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from copy import deepcopy
-from time import monotonic
 from typing import Any
 
 from django.conf import settings
 
+from dothi.core.memo import ProcessMemo
 from dothi.core.models import City
 
 # Defaults for per-city policy; a city overrides any key in City.settings[module][key].
@@ -33,23 +33,21 @@ def policy(city: City | None, module: str) -> dict[str, Any]:
 
 
 # Every request asks which city it is for. A deployment has a handful of cities that rarely change, so
-# the active ones are kept in-process: a save or delete in this process clears the copy at once (signals
-# in CoreConfig.ready), other processes see a change within CACHE_SECONDS.
-CACHE_SECONDS = 10.0
-_cache: dict[str, tuple[float, list[City]]] = {}
+# the active ones are kept in-process (signals in CoreConfig.ready clear the copy on a change).
+_memo = ProcessMemo("cities")
 
 
 def invalidate(**_kwargs) -> None:
-    _cache.clear()
+    _memo.clear()
+
+
+def watch(model) -> None:
+    """Clear the copy when a row of `model` is saved or deleted in this process (CoreConfig.ready)."""
+    _memo.clear_on_change(model)
 
 
 def _active() -> list[City]:
-    entry = _cache.get("active")
-    now = monotonic()
-    if entry is None or now - entry[0] > CACHE_SECONDS:
-        entry = (now, list(City.objects.filter(is_active=True).order_by("slug")))
-        _cache["active"] = entry
-    return entry[1]
+    return _memo.get("active", lambda: list(City.objects.filter(is_active=True).order_by("slug")))
 
 
 def default_city() -> City | None:

@@ -110,6 +110,12 @@ class Manifest:
     # subject type -> validator(author=, city=, subject_id=) that raises a DomainError or PermissionDenied
     # when this person may not rate this subject (e.g. only the reporter, once the report is resolved)
     feedback_validators: dict[str, Callable[..., None]] = field(default_factory=dict)
+    # listener(batch) called with every batch of observations the sensing module accepts, inside the
+    # ingestion transaction (a dothi.sensing.ingestion.AcceptedBatch); e.g. the warnings' rules
+    observation_listeners: tuple[Callable[..., None], ...] = ()
+    # "app_label.Model.field" of every field holding identity.crypto tokens (personal data, secrets):
+    # `dothi rotate-field-keys` re-encrypts them all under the newest key
+    encrypted_fields: tuple[str, ...] = ()
 
 
 class ManifestRegistry:
@@ -167,6 +173,9 @@ class ManifestRegistry:
 
     def schedules(self) -> dict[str, tuple[int, Any]]:
         return {f"{m.name}.{name}": spec for m in self.all() for name, spec in m.schedules.items()}
+
+    def observation_listeners(self) -> list[Callable[..., None]]:
+        return [listener for m in self.all() for listener in m.observation_listeners]
 
     def feedback_subjects(self) -> set[str]:
         return {s for m in self.all() for s in m.feedback_subjects}

@@ -18,7 +18,7 @@ import functools
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django_ratelimit import ALL
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage
 
 from dothi.core.cities import policy
 from dothi.core.errors import RateLimited
@@ -32,6 +32,22 @@ def rates_for(city, scope: str) -> dict[str, str]:
         "citizen_write": scoped.get("citizen_write", limits["citizen_write"]),
         "ip_write": scoped.get("ip_write", limits["ip_write"]),
     }
+
+
+def counted_over(request, *, group: str, key, rate: str) -> bool:
+    """Count one hit on the counter (`group`, `key`) and say whether it is over `rate`.
+
+    django-ratelimit adds the counter, or increments it when it exists; when the cache drops the key in
+    between (the database cache culls rows when it is full), the increment fails and it answers "over"
+    with no count. That is a race, not an abuse: count again once (the add then succeeds). A cache that
+    fails twice in a row still refuses (fail closed)."""
+    for _attempt in range(2):
+        usage = get_usage(request, group=group, key=key, rate=rate, method=ALL, increment=True)
+        if usage is None:
+            return False
+        if not (usage["limit"] == 0 and usage["time_left"] == -1):  # a real count
+            return usage["should_limit"]
+    return True
 
 
 def _citizen_key(group, request) -> str:
@@ -52,13 +68,10 @@ def limit_citizen_write(request, scope: str) -> None:
     user = getattr(request, "user", None)
     over_citizen = False
     if user is not None and user.is_authenticated:
-        over_citizen = is_ratelimited(
-            request, group=f"dothi.citizen_write:{where}", key=_citizen_key, rate=rates["citizen_write"],
-            method=ALL, increment=True,
+        over_citizen = counted_over(
+            request, group=f"dothi.citizen_write:{where}", key=_citizen_key, rate=rates["citizen_write"]
         )
-    over_ip = is_ratelimited(
-        request, group=f"dothi.ip_write:{where}", key="ip", rate=rates["ip_write"], method=ALL, increment=True
-    )
+    over_ip = counted_over(request, group=f"dothi.ip_write:{where}", key="ip", rate=rates["ip_write"])
     if over_citizen or over_ip:
         raise RateLimited(
             _("You are sending too many requests. Please wait a few minutes and try again."),

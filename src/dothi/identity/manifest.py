@@ -4,6 +4,7 @@ from dothi.core.manifests import Manifest, NavEntry
 
 manifest = Manifest(
     name="identity",
+    encrypted_fields=("identity.User.id_number_enc", "identity.User.phone_enc"),
     label=_("Identity"),
     permissions={
         "identity.staff.manage": frozenset({"city_admin"}),

@@ -3,12 +3,16 @@ templates, Open311 keys and (read-mostly) reports, each kept inside the administ
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import models as dj_models
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from dothi.core import audit
-from dothi.core.admin import CityScopedAdmin
+from dothi.core.admin import CityScopedAdmin, admin_cities
 from dothi.core.models import AuditEvent
 from dothi.reports import models, services
 
@@ -60,12 +64,152 @@ class RoutingRuleAdmin(_Audited):
     raw_id_fields = ("commune",)
 
 
+class DispatchForm(forms.ModelForm):
+    """The agency system's API key is write-only: typed here, stored encrypted, never shown again."""
+
+    api_key = forms.CharField(
+        label=_("API key"),
+        required=False,
+        strip=True,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("The key the agency's system issued to this platform. Stored encrypted and never "
+                    "shown; leave it blank to keep the current key."),
+    )
+    clear_api_key = forms.BooleanField(label=_("Remove the stored API key"), required=False)
+    # Declared here so the form class is built with https as the assumed scheme (Django 6's default).
+    endpoint = forms.URLField(label=_("Open311 endpoint"), required=False, assume_scheme="https",
+                              max_length=200)
+
+    class Meta:
+        model = models.Dispatch
+        fields = ("city", "agency", "method", "email", "endpoint", "jurisdiction", "service_codes")
+
+    def clean(self):
+        data = super().clean()
+        has_key = bool(data.get("api_key")) or (
+            bool(self.instance.api_key_enc) and not data.get("clear_api_key")
+        )
+        if data.get("method") == models.Dispatch.Method.OPEN311 and not has_key:
+            self.add_error("api_key", _("The agency's system needs the API key it issued to this platform."))
+        return data
+
+
 @admin.register(models.Dispatch)
 class DispatchAdmin(_Audited):
-    list_display = ("agency", "method", "email", "endpoint", "last_pulled_at", "city")
+    form = DispatchForm
+    list_display = ("agency", "method", "email", "endpoint", "last_pulled_at", "tickets", "city")
     list_filter = ("method", "city")
-    exclude = ("api_key_enc",)  # set through a service that encrypts it, never shown
+    list_select_related = ("agency", "city")
     formfield_overrides = {dj_models.URLField: {"assume_scheme": "https"}}
+    readonly_fields = ("api_key_state", "last_pulled_at", "tickets")
+    # The method's own fields; static/reports/dispatch_admin.js hides the other method's.
+    fieldsets = (
+        (None, {"fields": ("city", "agency", "method", "tickets")}),
+        (_("E-mail"), {
+            "classes": ("dispatch-method", "dispatch-email"),
+            "description": _("Each report routed to the agency is announced by e-mail; its staff answer "
+                             "it in the platform."),
+            "fields": ("email",),
+        }),
+        (_("The agency's own system (Open311)"), {
+            "classes": ("dispatch-method", "dispatch-open311"),
+            "description": _("Each report is posted to the agency's GeoReport v2 service and its status "
+                             "is read back every few minutes. Service codes: {\"our category code\": "
+                             "\"their service code\"}, or {\"code\": {\"service_code\": …, "
+                             "\"attributes\": {\"our question\": \"their attribute\"}}}; a category not "
+                             "listed keeps its own code."),
+            "fields": ("endpoint", "jurisdiction", "api_key", "api_key_state", "clear_api_key",
+                       "service_codes", "last_pulled_at"),
+        }),
+    )
+
+    class Media:
+        js = ("reports/dispatch_admin.js",)
+
+    @admin.display(description=_("API key"))
+    def api_key_state(self, obj):
+        return _("stored (encrypted)") if obj and obj.api_key_enc else _("none")
+
+    @admin.display(description=_("Tickets"))
+    def tickets(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        counts = dict(
+            models.ExternalTicket.objects.filter(agency_id=obj.agency_id)
+            .values_list("state").annotate(n=Count("id")).order_by()
+        )
+        url = reverse("admin:reports_externalticket_changelist") + f"?agency__id__exact={obj.agency_id}"
+        states = models.ExternalTicket.State.choices
+        summary = ", ".join(f"{label}: {counts[value]}" for value, label in states if value in counts)
+        return format_html('<a href="{}">{}</a>', url, summary or _("none yet"))
+
+    def save_model(self, request, obj, form, change):
+        from dothi.identity import crypto
+
+        if form.cleaned_data.get("api_key"):
+            obj.api_key_enc = crypto.encrypt(form.cleaned_data["api_key"])
+        elif form.cleaned_data.get("clear_api_key"):
+            obj.api_key_enc = ""
+        # The audit record names the changed fields ("api_key"), never the key.
+        super().save_model(request, obj, form, change)
+
+
+class _TicketFields:
+    fields = ("agency", "method", "state", "external_id", "token", "external_status", "external_notes",
+              "external_updated_at", "attempts", "last_error", "next_attempt_at", "sent_at", "created_at")
+    readonly_fields = fields
+
+
+class ExternalTicketInline(_TicketFields, admin.TabularInline):
+    model = models.ExternalTicket
+    fk_name = "report"
+    extra = 0
+    can_delete = False
+    fields = ("agency", "method", "state", "external_id", "attempts", "last_error", "sent_at")
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        # Whoever may see the report (its city's administrators) sees where it was sent.
+        return request.user.is_active and (request.user.is_superuser or bool(admin_cities(request)))
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.ExternalTicket)
+class ExternalTicketAdmin(_TicketFields, CityScopedAdmin):
+    """Reports sent outside the platform (e-mail notices, tickets in agencies' own systems): read-only,
+    with a retry for failed ones."""
+
+    list_display = ("report", "agency", "method", "state", "external_id", "attempts", "short_error",
+                    "next_attempt_at", "updated_at", "city")
+    list_filter = ("state", "method", "city", ("agency", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("report", "agency", "city")
+    search_fields = ("report__reference", "external_id")
+    fields = ("report", *_TicketFields.fields, "city")
+    readonly_fields = fields
+    actions = ["retry"]
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj):
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+    @admin.action(description=_("Send the selected failed tickets again"))
+    def retry(self, request, queryset):
+        from dothi.reports import dispatch
+
+        count = dispatch.dispatch_retry(actor=request.user, tickets=queryset.select_related("city"))
+        messages.success(request, _("%(count)d ticket(s) queued to be sent again.") % {"count": count})
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(models.ResponseTemplate)
@@ -134,7 +278,7 @@ class ReportAdmin(CityScopedAdmin):
     list_filter = ("status", "channel", "confidential", "hidden", "city")
     search_fields = ("reference",)
     date_hierarchy = "submitted_at"
-    inlines = [ReportPhotoInline]
+    inlines = [ReportPhotoInline, ExternalTicketInline]
     exclude = ("reporter_contact_enc", "idempotency_key")
     readonly_fields = (
         "reference",

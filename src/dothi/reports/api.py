@@ -11,6 +11,7 @@ Standard clients use Open311 at /open311/v2/ instead.
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 
 from django.urls import reverse
@@ -23,7 +24,7 @@ from dothi.core.errors import InvalidInput, NotFound
 from dothi.core.ratelimit import limit_citizen_write
 from dothi.core.services import feedback_give
 from dothi.reports import selectors, services
-from dothi.reports.models import CategoryAttribute, Report
+from dothi.reports.models import CategoryAttribute, Report, ReportEvent
 from dothi.reports.models import Status as ReportStatus
 
 router = Router(tags=["reports"])
@@ -220,9 +221,31 @@ class ReportOut(Schema):
     timeline: list[EventOut]
 
 
-def _report_out(report: Report) -> ReportOut:
+def _utc(moment) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _report_out(report: Report, *, new_without_photos: bool = False) -> ReportOut:
     # The public shape: never the reporter, their contact, internal notes or moderated-away photos.
+    # A report just created without photos has one event, its submission: no need to read it back.
     labels = dict(ReportStatus.choices)
+    if new_without_photos:
+        photos = []
+        timeline = [EventOut(at=_utc(report.submitted_at), kind=ReportEvent.Kind.SUBMITTED,
+                             status=report.status, text="")]
+    else:
+        photos = [
+            PhotoOut(
+                kind=p.kind,
+                content_type=p.content_type,
+                url=reverse("reports:photo", args=[report.reference, p.token]),
+            )
+            for p in selectors.public_photos(report)
+        ]
+        timeline = [
+            EventOut(at=_utc(e.at), kind=e.kind, status=e.to_status, text=e.text)
+            for e in selectors.public_timeline(report)
+        ]
     return ReportOut(
         reference=report.reference,
         url=reverse("reports:detail", args=[report.reference]),
@@ -236,21 +259,11 @@ def _report_out(report: Report) -> ReportOut:
         description=report.public_description or report.description,
         lat=report.lat,
         lon=report.lon,
-        submitted_at=report.submitted_at.isoformat(),
-        due_at=report.due_at.isoformat() if report.due_at else None,
+        submitted_at=_utc(report.submitted_at),
+        due_at=_utc(report.due_at) if report.due_at else None,
         confidential=report.confidential,
-        photos=[
-            PhotoOut(
-                kind=p.kind,
-                content_type=p.content_type,
-                url=reverse("reports:photo", args=[report.reference, p.token]),
-            )
-            for p in selectors.public_photos(report)
-        ],
-        timeline=[
-            EventOut(at=e.at.isoformat(), kind=e.kind, status=e.to_status, text=e.text)
-            for e in selectors.public_timeline(report)
-        ],
+        photos=photos,
+        timeline=timeline,
     )
 
 
@@ -286,7 +299,8 @@ def submit(request, payload: Form[ReportIn], photos: File[list[UploadedFile]] = 
         idempotency_key=request.headers.get("Idempotency-Key", "")[:100],
         request=request,
     )
-    return Status(201, _report_out(report))
+    fresh = getattr(report, "created_now", False) and not photos
+    return Status(201, _report_out(report, new_without_photos=fresh))
 
 
 def _report(request, reference: str) -> Report:

@@ -8,5 +8,8 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         from dothi.core.manifests import registry
+        from dothi.reports import catalogue, dispatch
 
         registry.discover(self)
+        catalogue.watch()
+        dispatch.watch()

@@ -3,6 +3,7 @@ errors the services raise are attached to the field they name (`apply_error`).""
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import timedelta
 
@@ -261,11 +262,30 @@ class PublicFilterForm(StyledForm):
         ],
     )
 
+    # The map's viewport, "min_lon,min_lat,max_lon,max_lat" (set by the map's script, not shown).
+    bbox = forms.CharField(required=False, widget=forms.HiddenInput, max_length=100)
+
     def __init__(self, *args, categories=(), communes=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = [("", _("All categories"))] + [(c.code, c.name) for c in categories]
         self.fields["commune"].choices = [("", _("All communes"))] + [(c.code, c.name) for c in communes]
         self.fields["status"].choices = [("", _("Any status"))] + list(Status.choices)
+
+    def clean_bbox(self):
+        text = self.cleaned_data.get("bbox") or ""
+        if not text:
+            return None
+        try:
+            box = [float(v) for v in text.split(",")]
+        except ValueError:
+            box = []
+        if (
+            len(box) != 4
+            or not all(math.isfinite(v) for v in box)
+            or not (-180 <= box[0] <= box[2] <= 180 and -90 <= box[1] <= box[3] <= 90)
+        ):
+            raise forms.ValidationError(_("The map area must be four numbers: west, south, east, north."))
+        return tuple(box)
 
     def criteria(self) -> dict:
         """Filter values for the selectors; invalid input filters nothing (a public page never fails)."""
@@ -278,6 +298,7 @@ class PublicFilterForm(StyledForm):
             "commune": data.get("commune") or None,
             "status": data.get("status") or None,
             "since": since,
+            "bbox": data.get("bbox") or None,
         }
 
 

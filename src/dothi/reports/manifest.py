@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from dothi.core.manifests import Manifest, NavEntry
 from dothi.reports.demo import seed
 from dothi.reports.stats import DATASETS, KPIS
-from dothi.reports.tasks import escalate_overdue
+from dothi.reports.tasks import dispatch_pull, dispatch_sweep, escalate_overdue
 
 
 def _validate_rating(**kwargs) -> None:
@@ -18,6 +18,7 @@ STAFF_HANDLING = frozenset({"agency_staff", "agency_manager", "operator", "city_
 
 manifest = Manifest(
     name="reports",
+    encrypted_fields=("reports.Report.reporter_contact_enc", "reports.Dispatch.api_key_enc"),
     label=_("Citizen reports"),
     description=_("Problems and violations citizens report on the spot, routed to the responsible agency."),
     permissions={
@@ -69,7 +70,13 @@ manifest = Manifest(
         ),
     ),
     # Hourly: escalate overdue reports to the agency's managers and close reports resolved 14 days ago.
-    schedules={"escalate_overdue": (3600, escalate_overdue)},
+    # Dispatch (reports.dispatch): every minute, send due and retried tickets; every five minutes,
+    # pull status updates from the agencies' own Open311 systems.
+    schedules={
+        "escalate_overdue": (3600, escalate_overdue),
+        "dispatch_sweep": (60, dispatch_sweep),
+        "dispatch_pull": (300, dispatch_pull),
+    },
     feedback_subjects=("reports.report",),
     feedback_validators={"reports.report": _validate_rating},
     # Statistics for the KPI and open-data modules: see dothi.reports.stats.

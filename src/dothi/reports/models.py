@@ -3,6 +3,8 @@ timeline, photos, followers, agency dispatch, response templates and Open311 key
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -32,7 +34,7 @@ class Category(CityOwned):
     class Meta:
         verbose_name = _("report category")
         verbose_name_plural = _("report categories")
-        ordering = ["city", "order", "code"]
+        ordering = ["city_id", "order", "code"]
         constraints = [models.UniqueConstraint(fields=["city", "code"], name="category_code_per_city")]
 
     def __str__(self) -> str:
@@ -122,7 +124,11 @@ class Dispatch(CityOwned):
     endpoint = models.URLField(_("Open311 endpoint"), blank=True)
     jurisdiction = models.CharField(_("Open311 jurisdiction"), max_length=100, blank=True)
     api_key_enc = models.TextField(_("API key (encrypted)"), blank=True)
-    last_pulled_at = models.DateTimeField(null=True, blank=True)
+    # Our category code -> the agency's service code, or {"service_code": ..., "attributes": {our
+    # question code: theirs}} to rename (and pick) the answers sent; a category not listed keeps its code.
+    service_codes = models.JSONField(_("service codes"), default=dict, blank=True)
+    last_pulled_at = models.DateTimeField(_("last pulled at"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("dispatch")
@@ -130,6 +136,73 @@ class Dispatch(CityOwned):
 
     def __str__(self) -> str:
         return f"{self.agency} · {self.get_method_display()}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from dothi.reports.dispatch import validate_service_codes
+
+        errors: dict[str, Any] = {}
+        if self.method == self.Method.EMAIL and not self.email:
+            errors["email"] = _("Give the address that receives the reports.")
+        if self.method == self.Method.OPEN311 and not self.endpoint:
+            errors["endpoint"] = _("Give the base URL of the agency's Open311 service (…/open311/v2).")
+        try:
+            validate_service_codes(self.service_codes)
+        except ValidationError as exc:
+            errors["service_codes"] = exc
+        if errors:
+            raise ValidationError(errors)
+
+
+class ExternalTicket(CityOwned):
+    """A report sent outside the platform to its agency: one per report and agency (re-sending is
+    idempotent). By e-mail it records the notice's delivery; through Open311 it is the agency's own
+    service request (`external_id`), whose status updates are pulled back."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
+        WAITING = "waiting", _("Accepted, waiting for the agency's id")
+        SENT = "sent", _("Sent")
+        CLOSED = "closed", _("Closed by the agency")
+        WITHDRAWN = "withdrawn", _("Withdrawn (the report moved on)")
+        FAILED = "failed", _("Failed")
+
+    report = models.ForeignKey("Report", on_delete=models.CASCADE, related_name="external_tickets")
+    agency = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    dispatch = models.ForeignKey(
+        Dispatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    method = models.CharField(_("method"), max_length=10, choices=Dispatch.Method.choices)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    external_id = models.CharField(_("agency's ticket id"), max_length=100, blank=True)
+    token = models.CharField(_("token"), max_length=100, blank=True)
+    external_status = models.CharField(_("agency's status"), max_length=40, blank=True)
+    external_notes = models.TextField(_("agency's status notes"), blank=True)
+    external_updated_at = models.DateTimeField(_("updated by the agency at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("external ticket")
+        verbose_name_plural = _("external tickets")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "agency"], name="one_ticket_per_report_agency")
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"]),
+            models.Index(fields=["agency", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} → {self.agency_id} · {self.external_id or self.get_state_display()}"
 
 
 class Status(models.TextChoices):
@@ -233,6 +306,12 @@ class Report(CityOwned):
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
     )
+    # Found when the report was filed: the nearest open report of the category within 250 m. A hint
+    # for the agency (which may merge the two), never a reason to refuse the report.
+    possible_duplicate = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="possible_duplicates",
+        verbose_name=_("possible duplicate of"),
+    )
     # Moderation: hidden reports are not public; redacted text replaces the description publicly.
     hidden = models.BooleanField(_("hidden"), default=False)
     public_description = models.TextField(_("public description"), blank=True)
@@ -249,9 +328,12 @@ class Report(CityOwned):
             models.Index(fields=["agency", "status", "due_at"]),
             # The public surfaces (map, list, Open311) read only public reports, newest first, often by
             # category: partial indexes keep those reads to an index range scan at millions of rows.
+            # The map reads the newest points of a category: the columns it draws are in the index, so
+            # the city-wide view is an index-only scan.
             models.Index(
                 fields=["city", "category", "-submitted_at"],
                 condition=models.Q(confidential=False, hidden=False),
+                include=["lat", "lon", "status", "reference"],
                 name="report_public_by_category",
             ),
             models.Index(
@@ -263,6 +345,13 @@ class Report(CityOwned):
                 fields=["city", "-updated_at", "-id"],
                 condition=models.Q(confidential=False, hidden=False),
                 name="report_public_updated",
+            ),
+            # The duplicate search when a report is filed and in its preview: open reports of a category
+            # in a small box (a few percent of all reports are open).
+            models.Index(
+                fields=["city", "category", "lat", "lon"],
+                condition=models.Q(status__in=[str(s) for s in OPEN_STATUSES]),
+                name="report_open_nearby",
             ),
         ]
         constraints = [
@@ -350,6 +439,8 @@ class ReportEvent(models.Model):
         ESCALATED = "escalated", _("Escalated")
         CONFIRMED = "confirmed", _("Fix confirmed")
         INFO = "info", _("Information added")
+        DISPATCHED = "dispatched", _("Sent to the agency")
+        EXTERNAL = "external", _("Update from the agency's system")
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -374,19 +374,13 @@ def _limit_open311_key(key: Open311Key, request) -> None:
     """Per-key rate limit (key.rate) through the same cache as the citizen limits."""
     from types import SimpleNamespace
 
-    from django_ratelimit import ALL
-    from django_ratelimit.core import is_ratelimited
-
     from dothi.core.errors import RateLimited
+    from dothi.core.ratelimit import counted_over
 
     probe = request if request is not None else SimpleNamespace(method="POST", META={})
-    if is_ratelimited(
-        probe,
-        group=f"dothi.open311:{key.city_id}",
-        key=lambda _g, _r: f"key:{key.pk}",
+    if counted_over(
+        probe, group=f"dothi.open311:{key.city_id}", key=lambda _g, _r: f"key:{key.pk}",
         rate=key.rate or "600/h",
-        method=ALL,
-        increment=True,
     ):
         raise RateLimited(
             _("This application is sending too many requests. Please try again later."),
@@ -481,6 +475,7 @@ def report_submit(
     lat, lon = float(lat), float(lon)
     answers = _validate_attributes(category, attributes)
     agency = selectors.route(category=category, commune=commune)
+    possible_duplicate_id = selectors.nearest_open_report_id(city=city, category=category, lat=lat, lon=lon)
     cleaned = photos_mod.clean_many(photos, field="photos")
     contact_clean = _clean_contact(contact) if channel != Channel.APP else {}
 
@@ -506,6 +501,7 @@ def report_submit(
         submitted_at=now,
         due_at=deadlines.due_at_for(city=city, category=category, start=now),
         reporter_contact_enc=_encrypt_contact(contact_clean),
+        possible_duplicate_id=possible_duplicate_id,
     )
     for _attempt in range(5):
         report.reference = new_reference(city, now)
@@ -545,9 +541,21 @@ def report_submit(
         city=city,
         request=request,
         summary=f"report {report.reference} ({category.code})",
-        details={"channel": channel, "agency": agency.code, "open311_key": key.prefix if key else ""},
+        details={"channel": channel, "agency": agency.code, "open311_key": key.prefix if key else "",
+                 "possible_duplicate": possible_duplicate_id},
     )
+    _dispatch_on_commit(report)  # dispatch: e-mail / Open311 agencies only (see the helper)
+    report.created_now = True  # not an idempotent replay: its timeline is the submission alone
     return report
+
+
+def _dispatch_on_commit(report: Report) -> None:
+    """Dispatch (reports.dispatch): when the report's agency takes its reports by e-mail or in its own
+    Open311 system, give the report a ticket in this transaction and send it in the background once the
+    transaction commits. For queue agencies (the default) it costs one in-process set lookup."""
+    from dothi.reports import dispatch
+
+    dispatch.on_routed(report)
 
 
 def _encrypt_contact(contact: dict[str, str]) -> str:
@@ -919,6 +927,7 @@ def _move_to_agency(report: Report, agency: Organisation) -> None:
         # Nobody at the new agency has it yet: back to the queue without a notification.
         report.status = Status.RECEIVED if report.acknowledged_at is None else Status.IN_PROGRESS
     report.save()
+    _dispatch_on_commit(report)  # dispatch: the new agency may take it by e-mail or Open311
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.report_list, name="list"),
     path("map/", views.report_map, name="map"),
     path("map.geojson", views.report_map_geojson, name="map_geojson"),
+    path("map.json", views.report_map_points, name="map_points"),
     path("new/", views.report_new, name="new"),
     path("new/questions", views.report_questions, name="questions"),
     path("new/preview", views.report_preview, name="preview"),

@@ -25,8 +25,8 @@ from dothi.core.models import Feedback
 from dothi.core.permissions import can
 from dothi.core.ratelimit import citizen_write
 from dothi.core.services import feedback_give
-from dothi.reports import deadlines, forms, selectors, services
-from dothi.reports.models import Category, Follower, ResponseTemplate, Status
+from dothi.reports import catalogue, deadlines, forms, selectors, services
+from dothi.reports.models import Follower, ResponseTemplate, Status
 
 PAGE_SIZE = 25
 MAP_LIMIT = 5000
@@ -380,8 +380,9 @@ def report_rate(request, reference: str):
 
 def _public_filters(request):
     city = _city(request)
+    known = catalogue.for_city(city)  # every public page and the map's data ask: no queries
     form = forms.PublicFilterForm(
-        request.GET or None, categories=selectors.categories(city=city), communes=_communes(city)
+        request.GET or None, categories=known.active_categories(), communes=known.communes
     )
     return city, form, form.criteria() if request.GET else {}
 
@@ -405,7 +406,7 @@ def report_map(request):
         "reports/map.html",
         {
             "form": form,
-            "data_url": reverse("reports:map_geojson") + (f"?{query}" if query else ""),
+            "data_url": reverse("reports:map_points") + (f"?{query}" if query else ""),
             "communes_url": reverse("api:communes_geojson"),
             "centre": _centre(_city_),
             "list_url": reverse("reports:list") + (f"?{query}" if query else ""),
@@ -414,17 +415,32 @@ def report_map(request):
 
 
 @require_safe
-def report_map_geojson(request):
-    """Public reports as GeoJSON points for the clustered map: the newest MAP_LIMIT, few fields."""
+def report_map_points(request):
+    """What the public map draws: the newest MAP_LIMIT public reports in the viewport, compact: each
+    point is [lat, lon, reference, category id, status] (about 50 bytes against 250 in GeoJSON), built
+    by the database; the category and status labels come once. The map asks again for its new viewport
+    when it moves, so zooming in shows more."""
     city, _form, criteria = _public_filters(request)
-    # Thousands of points per answer: no join (the city's few categories are looked up once), labels
-    # translated once, and orjson to serialise.
-    rows = selectors.public_reports(city=city, **criteria).values_list(
-        "reference", "category_id", "status", "lat", "lon"
-    )[:MAP_LIMIT]
-    categories = {
-        c.pk: (c.code, c.name) for c in Category.objects.for_city(city).only("code", "name_vi", "name_en")
-    }
+    count, points = selectors.public_map_points_json(city=city, limit=MAP_LIMIT, **criteria)
+    head = orjson.dumps({
+        "categories": {str(c.pk): [c.code, c.name] for c in catalogue.for_city(city).categories.values()},
+        "statuses": {value: str(label) for value, label in Status.choices},
+        "url": reverse("reports:detail", args=["REF"]).replace("REF/", ""),
+        "limit": MAP_LIMIT,
+        "truncated": count >= MAP_LIMIT,
+    })
+    body = head[:-1] + b',"points":' + points.encode() + b"}"
+    response = HttpResponse(body, content_type="application/json")
+    response["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+@require_safe
+def report_map_geojson(request):
+    """The map's points as GeoJSON, for other tools (the map page uses the compact `map.json`)."""
+    city, _form, criteria = _public_filters(request)
+    rows = selectors.public_map_rows(city=city, limit=MAP_LIMIT, **criteria)
+    categories = {c.pk: (c.code, c.name) for c in catalogue.for_city(city).categories.values()}
     labels = {value: str(label) for value, label in Status.choices}
     base = reverse("reports:detail", args=["REF"]).replace("REF/", "")
     features = []

@@ -196,10 +196,11 @@ def _first_photos(request: HttpRequest, reports: list[Report]) -> dict[int, str]
 
 
 def _latest_responses(report_ids: list[int]) -> dict[int, str]:
-    """Each report's latest public response (status_notes), in one query for the page."""
+    """Each report's latest public answer (status_notes): a response, or the text of a status change
+    (a resolution's response, a rejection's reason), in one query for the page."""
     notes: dict[int, str] = {}
     events = (
-        ReportEvent.objects.filter(report_id__in=report_ids, public=True, kind=ReportEvent.Kind.RESPONSE)
+        ReportEvent.objects.filter(report_id__in=report_ids, public=True, kind__in=UPDATE_KINDS)
         .exclude(text="")
         .order_by("report_id", "-at", "-id")
         .only("id", "report_id", "text")

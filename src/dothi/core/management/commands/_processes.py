@@ -81,6 +81,20 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def gunicorn_command(
+    *, host: str, port: int, workers: int, server: str, access_log: bool = True
+) -> list[str]:
+    """gunicorn serving the ASGI app with uvicorn workers ("gunicorn"), or the WSGI app with threaded
+    workers ("wsgi": two threads each, so a slow client does not hold a whole worker)."""
+    if server == "wsgi":
+        command = [sys.executable, "-m", "gunicorn", "dothi.wsgi:application", "-k", "gthread",
+                   "--threads", "2"]
+    else:
+        command = [sys.executable, "-m", "gunicorn", APP, "-k", "uvicorn.workers.UvicornWorker"]
+    command += ["-w", str(workers), "-b", f"{host}:{port}"]
+    return command + (["--access-logfile", "-"] if access_log else [])
+
+
 def serve(*, host: str, port: int, workers: int = 1, background: bool = True, server: str = "uvicorn",
           write=print) -> None:
     """Serve the ASGI application until SIGINT/SIGTERM, with the background processes as children."""
@@ -92,12 +106,11 @@ def serve(*, host: str, port: int, workers: int = 1, background: bool = True, se
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         children.start()
-        if server == "gunicorn":
-            # gunicorn supervises its own uvicorn workers; we supervise gunicorn like any child.
-            web = subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "gunicorn", APP, "-k", "uvicorn.workers.UvicornWorker",
-                 "-w", str(workers), "-b", f"{host}:{port}", "--access-logfile", "-"]
-            )
+        if server in ("gunicorn", "wsgi"):
+            # gunicorn supervises its own workers (uvicorn's for ASGI, or its threaded WSGI workers);
+            # we supervise gunicorn like any child.
+            command = gunicorn_command(host=host, port=port, workers=workers, server=server)
+            web = subprocess.Popen(command)  # noqa: S603
             try:
                 web.wait()
             finally:

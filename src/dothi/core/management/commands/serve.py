@@ -17,7 +17,8 @@ def unapplied_migrations() -> list[str]:
 class Command(BaseCommand):
     help = (
         "Serve a configured deployment: collect static files, refuse to start with unapplied migrations, "
-        "then run the ASGI server (uvicorn workers, or gunicorn with uvicorn workers) with the task worker "
+        "then run the web server (uvicorn workers; gunicorn with uvicorn workers; or gunicorn's threaded "
+        "WSGI workers with --server wsgi) with the task worker "
         "and the scheduler."
     )
     requires_migrations_checks = False
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="bind address (put a TLS proxy in front)")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=2, help="web server worker processes")
-        parser.add_argument("--server", choices=["uvicorn", "gunicorn"], default="uvicorn")
+        parser.add_argument("--server", choices=["uvicorn", "gunicorn", "wsgi"], default="uvicorn")
         parser.add_argument(
             "--no-background",
             action="store_true",

@@ -1,4 +1,5 @@
-"""`dothi rotate-field-keys`: re-encrypt every encrypted field under the newest field key.
+"""`dothi rotate-field-keys`: re-encrypt every encrypted field under the newest field key: the fields
+every module declares in its manifest (`encrypted_fields`) and pending sign-ups.
 
 Rotation: prepend a new key to DOTHI_FIELD_KEY (newest first, old keys after it), restart, run this
 command, then drop the old keys. Rows are rewritten in batches, each in its own transaction, so the
@@ -8,32 +9,36 @@ harmlessly).
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from rich.progress import Progress
 
 from dothi.core import audit
+from dothi.core.manifests import registry
 from dothi.core.models import AuditEvent
 from dothi.identity import crypto
-from dothi.identity.models import OtpChallenge, User
+from dothi.identity.models import OtpChallenge
 
 BATCH = 500
 
 
-def _rotate_users(progress: Progress) -> int:
-    qs = User.objects.exclude(id_number_enc="", phone_enc="").order_by("pk")
-    task = progress.add_task("users", total=qs.count())
+def _rotate_field(progress: Progress, dotted: str) -> int:
+    """Re-encrypt one declared field ("app_label.Model.field") of every row that has a value."""
+    app_label, model_name, name = dotted.split(".")
+    model = apps.get_model(app_label, model_name)
+    qs = model._default_manager.exclude(**{name: ""}).order_by("pk")
+    task = progress.add_task(dotted, total=qs.count())
     done = 0
     last_pk = 0
     while True:
-        batch = list(qs.filter(pk__gt=last_pk).only("pk", "id_number_enc", "phone_enc")[:BATCH])
+        batch = list(qs.filter(pk__gt=last_pk).only("pk", name)[:BATCH])
         if not batch:
             break
-        for user in batch:
-            user.id_number_enc = crypto.rotate(user.id_number_enc)
-            user.phone_enc = crypto.rotate(user.phone_enc)
+        for row in batch:
+            setattr(row, name, crypto.rotate(getattr(row, name)))
         with transaction.atomic():
-            User.objects.bulk_update(batch, ["id_number_enc", "phone_enc"])
+            model._default_manager.bulk_update(batch, [name])
         last_pk = batch[-1].pk
         done += len(batch)
         progress.advance(task, len(batch))
@@ -59,18 +64,22 @@ class Command(BaseCommand):
     help = "Re-encrypt every encrypted personal field under the newest key in DOTHI_FIELD_KEY."
 
     def handle(self, *args, **options):
+        fields = [f for manifest in registry.all() for f in manifest.encrypted_fields]
         with Progress(transient=options["verbosity"] < 1) as progress:
-            users = _rotate_users(progress)
+            counts = {dotted: _rotate_field(progress, dotted) for dotted in fields}
             challenges = _rotate_challenges(progress)
+        users = counts.get("identity.User.id_number_enc", 0)
         audit.record(
             actor=None,
             action=AuditEvent.Action.UPDATE,
             object_type="identity.fieldkeys",
             summary="field keys rotated",
-            details={"users": users, "challenges": challenges},
+            details={"fields": counts, "challenges": challenges},
         )
+        others = sum(n for dotted, n in counts.items() if not dotted.startswith("identity.User."))
         self.stdout.write(
             self.style.SUCCESS(
-                f"Re-encrypted {users} accounts and {challenges} pending sign-ups under the newest key."
+                f"Re-encrypted {users} accounts, {challenges} pending sign-ups and {others} other values "
+                "under the newest key."
             )
         )

@@ -115,25 +115,54 @@
     return box;
   }
 
+  // The public map asks for the newest points in its viewport (map.json, compact rows) and asks again,
+  // debounced, when the view moves, so zooming in shows reports the city-wide answer left out.
   function clusterMap(el) {
     var map = baseMap(el);
     var group = L.markerClusterGroup ? L.markerClusterGroup({ chunkedLoading: true }) : L.layerGroup();
     group.addTo(map);
     var counter = document.getElementById("reports-map-count");
-    fetch(el.dataset.url, { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
-      .then(function (data) {
-        var markers = data.features.map(function (f) {
-          var c = f.geometry.coordinates;
-          var m = L.marker([c[1], c[0]], { title: f.properties.reference });
-          m.bindPopup(function () { return popupFor(f.properties); });
-          return m;
-        });
-        if (group.addLayers) { group.addLayers(markers); } else { markers.forEach(function (m) { group.addLayer(m); }); }
-        if (counter) { counter.textContent = String(markers.length); }
-        el.dataset.loaded = String(markers.length);
-      })
-      .catch(function () { el.dataset.loaded = "error"; });
+    var latest = 0;
+    var timer = null;
+
+    function viewportUrl() {
+      var b = map.getBounds();
+      var box = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(5); });
+      var url = new URL(el.dataset.url, window.location.href);
+      url.searchParams.set("bbox", box.join(","));
+      return url.toString();
+    }
+
+    function load() {
+      var ticket = ++latest;
+      fetch(viewportUrl(), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (ticket !== latest) { return; } // a newer view was asked for meanwhile
+          var markers = data.points.map(function (p) {
+            var category = data.categories[String(p[3])] || ["", ""];
+            var m = L.marker([p[0], p[1]], { title: p[2] });
+            m.bindPopup(function () {
+              return popupFor({ reference: p[2], category_name: category[1], status_label: data.statuses[p[4]] || p[4],
+                                url: data.url + p[2] + "/" });
+            });
+            return m;
+          });
+          group.clearLayers();
+          if (group.addLayers) { group.addLayers(markers); } else { markers.forEach(function (m) { group.addLayer(m); }); }
+          if (counter) {
+            counter.textContent = data.truncated ? (el.dataset.truncatedText || "").replace("%s", String(markers.length)) : String(markers.length);
+          }
+          el.dataset.loaded = String(markers.length);
+        })
+        .catch(function () { el.dataset.loaded = "error"; });
+    }
+
+    map.on("moveend", function () {
+      if (timer) { clearTimeout(timer); }
+      timer = setTimeout(load, 250);
+    });
+    load();
   }
 
   function init() {
