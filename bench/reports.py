@@ -757,7 +757,9 @@ def main() -> None:
     def say(message: str) -> None:
         print(message, flush=True)
 
+    load_at_start = _load_average()
     figures = prepare_city(say)
+    figures["load_at_start"] = load_at_start
     now = dt.datetime.now(dt.UTC)
     cases = read_cases(now)
     sessions = figures.pop("sessions")
@@ -797,6 +799,11 @@ def _machine() -> str:
     return f"{os.cpu_count()} cores ({cpu})"
 
 
+def _load_average() -> str:
+    one, five, _fifteen = os.getloadavg()
+    return f"{one:.1f} (1 min), {five:.1f} (5 min)"
+
+
 def write_report(_report, figures: dict, reads: dict, writes: dict) -> None:
     scale = figures["reports"]
     scale_note = "" if scale >= 1_000_000 else " — **below the stated scale of 1,000,000**"
@@ -812,7 +819,9 @@ def write_report(_report, figures: dict, reads: dict, writes: dict) -> None:
         "and server share it. The platform is served as `dothi serve --server wsgi` runs it (gunicorn, "
         "threaded WSGI workers, the shipped settings with the psycopg pool) with Redis as the shared cache "
         "(`DOTHI_REDIS_URL`: rate-limit counters, sessions read from Redis and written through to "
-        "PostgreSQL), the deployment docs/deployment.md describes for load.",
+        "PostgreSQL), the deployment docs/deployment.md describes for load. Load average when the run "
+        f"started: {figures['load_at_start']}; at its end: {_load_average()} (other work on the machine "
+        "shows up here).",
         "",
         f"**(a) Reads**: {LATENCY_REQUESTS} sequential keep-alive requests per query "
         f"(after {WARMUP} warm-up), {READ_WORKERS} workers. The baseline is a plain Django view in the same "

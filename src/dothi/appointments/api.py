@@ -20,6 +20,7 @@ from ninja.security import django_auth
 
 from dothi.appointments import selectors, services
 from dothi.appointments.models import Booking, Counter, Slot
+from dothi.core.cities import request_city
 from dothi.core.errors import NotFound
 from dothi.core.ratelimit import limit_citizen_write
 from dothi.core.services import feedback_give
@@ -43,11 +44,6 @@ ERRORS: dict[int | str, Any] = {400: Error, 401: Error, 403: Error, 404: Error, 
 WRITE_ERRORS: dict[int | str, Any] = {**ERRORS, 409: FullError}
 
 
-def _city(request):
-    city = getattr(request, "city", None)
-    if city is None:
-        raise NotFound(_("No city is served at this address."))
-    return city
 
 
 # --- Services, offices and slots (public) -----------------------------------------------------------
@@ -75,7 +71,7 @@ def list_services(request):
             max_days_ahead=s.max_days_ahead,
             cancel_cutoff_hours=s.cancel_cutoff_hours,
         )
-        for s in selectors.services(city=_city(request))
+        for s in selectors.services(city=request_city(request))
     ]
 
 
@@ -118,7 +114,7 @@ class OfficeOut(Schema):
     summary="Offices providing a service: nearest first (with lat/lon), each with its next free slot",
 )
 def list_offices(request, q: Query[OfficeQuery]):
-    city = _city(request)
+    city = request_city(request)
     service = selectors.service_by_code(city=city, code=q.service)
     return [
         OfficeOut(
@@ -147,7 +143,7 @@ class SlotQuery(Schema):
     summary="Free slots of a service at an office on a day",
 )
 def list_slots(request, q: Query[SlotQuery]):
-    city = _city(request)
+    city = request_city(request)
     office = selectors.office_by_code(city=city, code=q.office)
     service = selectors.service_by_code(city=city, code=q.service)
     return [
@@ -211,7 +207,7 @@ class BookIn(Schema):
 def book(request, payload: BookIn):
     booking = services.booking_create(
         actor=request.auth,
-        city=_city(request),
+        city=request_city(request),
         slot=payload.slot,
         idempotency_key=request.headers.get("Idempotency-Key", "")[:100] or None,
         channel="api",
@@ -226,12 +222,12 @@ class MineQuery(Schema):
 
 @router.get("/bookings", response={200: list[BookingOut], **ERRORS}, auth=django_auth, summary="My bookings")
 def my_bookings(request, q: Query[MineQuery]):
-    qs = selectors.my_bookings(actor=request.auth, city=_city(request), active_only=q.active)
+    qs = selectors.my_bookings(actor=request.auth, city=request_city(request), active_only=q.active)
     return [_booking_out(b) for b in qs[:200]]
 
 
 def _booking(request, code: str) -> Booking:
-    return selectors.booking_for_viewer(actor=request.auth, city=_city(request), code=code)
+    return selectors.booking_for_viewer(actor=request.auth, city=request_city(request), code=code)
 
 
 @router.get(
@@ -320,7 +316,7 @@ class CheckInIn(Schema):
     summary="Check a person in by booking code or QR content (staff)",
 )
 def check_in(request, payload: CheckInIn):
-    city = _city(request)
+    city = request_city(request)
     office = selectors.office_by_code(city=city, code=payload.office) if payload.office else None
     booking = services.booking_check_in(
         actor=request.auth, city=city, code=payload.code, office=office, request=request
@@ -330,7 +326,7 @@ def check_in(request, payload: CheckInIn):
 
 def _counter(request, counter_id: int) -> Counter:
     found = (
-        Counter.objects.for_city(_city(request))
+        Counter.objects.for_city(request_city(request))
         .select_related("office", "city")
         .filter(pk=counter_id)
         .first()
@@ -358,7 +354,7 @@ def call_next(request, counter_id: int):
 
 
 def _staff_booking(request, code: str) -> Booking:
-    booking = selectors.booking_by_code(city=_city(request), code=code)
+    booking = selectors.booking_by_code(city=request_city(request), code=code)
     if not selectors.can_serve(request.auth, booking.office):
         raise NotFound(_("Booking not found."))
     return booking

@@ -47,6 +47,7 @@ from dothi.core.calendar import WorkingCalendar
 from dothi.core.cities import policy
 from dothi.core.errors import Conflict, InvalidInput, NotFound
 from dothi.core.models import AuditEvent, City, CommuneArea, Organisation
+from dothi.core.parsing import clean_text
 from dothi.core.permissions import require
 from dothi.core.services import notify
 
@@ -99,21 +100,6 @@ def booking_url(booking: Booking) -> str:
         return f"/appointments/b/{booking.code}/"
 
 
-def _clean_text(value: Any, *, field: str, max_len: int, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(_("This must be text."), field=field)
-    if "\x00" in value:
-        raise InvalidInput(_("Text must not contain NUL characters."), field=field, code="invalid_text")
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(_("This field is required."), field=field, code="required")
-    if len(value) > max_len:
-        raise InvalidInput(
-            _("The text must be at most %(max)d characters.") % {"max": max_len}, field=field, code="too_long"
-        )
-    return value
 
 
 # --- Booking codes -------------------------------------------------------------------------------
@@ -368,9 +354,9 @@ _OFFICE_FIELDS = {
 
 
 def _clean_office(office: Office) -> None:
-    office.name_vi = _clean_text(office.name_vi, field="name_vi", max_len=200, required=True)
-    office.name_en = _clean_text(office.name_en, field="name_en", max_len=200)
-    office.address = _clean_text(office.address, field="address", max_len=300)
+    office.name_vi = clean_text(office.name_vi, field="name_vi", max_len=200, required=True)
+    office.name_en = clean_text(office.name_en, field="name_en", max_len=200)
+    office.address = clean_text(office.address, field="address", max_len=300)
     office.opening_hours = clean_opening_hours(office.opening_hours)
     if not isinstance(office.slot_minutes, int) or not 5 <= office.slot_minutes <= 240:
         raise InvalidInput(_("A slot lasts 5 to 240 minutes."), field="slot_minutes")
@@ -445,8 +431,8 @@ _SERVICE_FIELDS = {
 
 
 def _clean_service(service: Service) -> None:
-    service.name_vi = _clean_text(service.name_vi, field="name_vi", max_len=200, required=True)
-    service.name_en = _clean_text(service.name_en, field="name_en", max_len=200)
+    service.name_vi = clean_text(service.name_vi, field="name_vi", max_len=200, required=True)
+    service.name_en = clean_text(service.name_en, field="name_en", max_len=200)
     for name, low, high in (
         ("duration_minutes", 5, 480),
         ("max_days_ahead", 1, 90),
@@ -521,7 +507,7 @@ def counter_create(
     require(actor, "appointments.configure", office.city)
     if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 999:
         raise InvalidInput(_("A counter number is from 1 to 999."), field="number")
-    name = _clean_text(name, field="name", max_len=120)
+    name = clean_text(name, field="name", max_len=120)
     chosen = _clean_services(office.city, services)
     if Counter.objects.filter(office=office, number=number).exists():
         raise Conflict(_("This office already has a counter with this number."), field="number")
@@ -555,7 +541,7 @@ def counter_update(
     require(actor, "appointments.configure", counter.city)
     details: dict[str, Any] = {}
     if name is not None:
-        counter.name = _clean_text(name, field="name", max_len=120)
+        counter.name = clean_text(name, field="name", max_len=120)
         details["name"] = counter.name
     if is_active is not None:
         if not isinstance(is_active, bool):
@@ -583,7 +569,7 @@ def closed_day_add(
         raise InvalidInput(_("Enter a date."), field="day")
     if office is not None and office.city_id != city.pk:
         raise InvalidInput(_("This office belongs to another city."), field="office")
-    reason = _clean_text(reason, field="reason", max_len=200)
+    reason = clean_text(reason, field="reason", max_len=200)
     if ClosedDay.objects.filter(city=city, office=office, day=day).exists():
         raise Conflict(_("This day is already closed."), field="day")
     closed = ClosedDay.objects.create(city=city, office=office, day=day, reason=reason)
@@ -801,7 +787,7 @@ def booking_create(
     the opening hours), Conflict `already_booked` (an active booking for the same service) or Conflict
     `slot_full` (whose message names the next free slot; `next_free_slot` holds its id)."""
     _check_booker(actor, city)
-    key = _clean_text(idempotency_key, field="idempotency_key", max_len=100) or None
+    key = clean_text(idempotency_key, field="idempotency_key", max_len=100) or None
     existing = _existing_idempotent(city, actor, key)
     if existing is not None:
         return existing
@@ -1129,8 +1115,8 @@ def walk_in_create(
         raise InvalidInput(_("Choose a service of this city."), field="service")
     if not Counter.objects.filter(office=office, is_active=True, services=service).exists():
         raise InvalidInput(_("No counter of this office serves this service."), field="service")
-    name = _clean_text(name, field="name", max_len=120)
-    phone = _clean_text(phone, field="phone", max_len=30)
+    name = clean_text(name, field="name", max_len=120)
+    phone = clean_text(phone, field="phone", max_len=30)
     if phone and not all(c.isdigit() or c in "+-. ()" for c in phone):
         raise InvalidInput(_("Enter a valid phone number."), field="phone", code="phone_invalid")
     today = _local_date(city, now)

@@ -29,6 +29,7 @@ from dothi.appointments.ics import booking_ics, ics_filename
 from dothi.appointments.models import BookingStatus
 from dothi.appointments.qr import booking_qr_svg
 from dothi.core.calendar import WorkingCalendar
+from dothi.core.cities import page_city
 from dothi.core.errors import DomainError
 from dothi.core.models import Feedback
 from dothi.core.permissions import can
@@ -44,11 +45,6 @@ WITHIN_MINUTES = 15  # "served within 15 minutes" on the counter screen, as the 
 B = BookingStatus
 
 
-def _city(request):
-    city = getattr(request, "city", None)
-    if city is None:
-        raise Http404
-    return city
 
 
 def _tz(city) -> ZoneInfo:
@@ -60,7 +56,7 @@ def city_time(view):
 
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
-        with timezone.override(_tz(_city(request))):
+        with timezone.override(_tz(page_city(request))):
             return view(request, *args, **kwargs)
 
     return wrapped
@@ -100,7 +96,7 @@ def _when(moment) -> str:
 @require_safe
 @city_time
 def home(request):
-    city = _city(request)
+    city = page_city(request)
     return render(
         request,
         "appointments/home.html",
@@ -116,7 +112,7 @@ def home(request):
 def offices(request, service: str):
     """The offices providing the service: nearest first when the browser gave a point (?lat=&lon=),
     else by name, each with its next free time."""
-    city = _city(request)
+    city = page_city(request)
     service = _service(city, service)
     point = forms.LocationForm(request.GET).point()
     try:
@@ -184,7 +180,7 @@ def _slot_picker(request, city, office, service, *, base_query: dict | None = No
 @require_safe
 @city_time
 def slots(request, service: str, office: str):
-    city = _city(request)
+    city = page_city(request)
     service, office = _service(city, service), _office(city, office)
     picker, status = _slot_picker(request, city, office, service)
     context = {"service": service, "office": office, "mode": "book", **picker}
@@ -226,7 +222,7 @@ def _confirm_context(request, city, slot, form, *, error=None) -> dict:
 @city_time
 def confirm(request, slot: int):
     """The chosen time, the documents to bring and the button that books it (citizens only)."""
-    city = _city(request)
+    city = page_city(request)
     if request.method == "POST":
         if not request.user.is_authenticated:
             return _signin(request)
@@ -279,7 +275,7 @@ def confirm(request, slot: int):
 def _viewable(request, code: str):
     """The booking its citizen (or staff serving its office) may see; 404 for anyone else."""
     try:
-        return selectors.booking_for_viewer(actor=request.user, city=_city(request), code=code)
+        return selectors.booking_for_viewer(actor=request.user, city=page_city(request), code=code)
     except DomainError:
         raise Http404
 
@@ -310,7 +306,7 @@ def _annotate(booking, user, now) -> None:
 
 
 def _detail_context(request, booking, *, rating_form=None, error: str = "") -> dict:
-    city = _city(request)
+    city = page_city(request)
     user = request.user
     _annotate(booking, user, timezone.now())
     rated = (
@@ -370,7 +366,7 @@ def ics(request, code: str):
 def mine(request):
     if not request.user.is_authenticated:
         return _signin(request)
-    city = _city(request)
+    city = page_city(request)
     now = timezone.now()
     bookings = list(selectors.my_bookings(actor=request.user, city=city))
     for booking in bookings:
@@ -412,7 +408,7 @@ def reschedule(request, code: str):
     """Another time for the same service: at the same office, or another one (?office=)."""
     if not request.user.is_authenticated:
         return _signin(request)
-    city = _city(request)
+    city = page_city(request)
     booking = _own(request, code)
     _annotate(booking, request.user, timezone.now())
     choices = selectors.offices_for_service(city=city, service=booking.service)
@@ -465,7 +461,7 @@ def reschedule(request, code: str):
 def rate(request, code: str):
     if not request.user.is_authenticated:
         return _signin(request)
-    city = _city(request)
+    city = page_city(request)
     booking = _own(request, code)
     form = forms.RatingForm(request.POST)
     if not form.is_valid():
@@ -492,7 +488,7 @@ def rate(request, code: str):
 
 
 def _staff(request):
-    city = _city(request)
+    city = page_city(request)
     if not request.user.is_authenticated:
         return city, redirect_to_login(request.get_full_path(), reverse("identity:staff_signin"))
     if not can(request.user, "appointments.serve", city):
@@ -747,7 +743,7 @@ def _board_context(city, office) -> dict:
 @city_time
 def now_serving(request, office: str):
     """The screen in the office's waiting room: queue numbers only, never names or codes."""
-    city = _city(request)
+    city = page_city(request)
     office = _office(city, office)
     return render(request, "appointments/now_serving.html", _board_context(city, office))
 
@@ -756,7 +752,7 @@ def now_serving(request, office: str):
 @city_time
 def now_serving_board(request, office: str):
     """The screen's board alone, polled by htmx every few seconds."""
-    city = _city(request)
+    city = page_city(request)
     office = _office(city, office)
     response = render(request, "appointments/_board.html", _board_context(city, office))
     response["Cache-Control"] = "no-store"

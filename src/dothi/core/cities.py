@@ -65,3 +65,25 @@ def city_by_slug(slug: str) -> City | None:
 def city_by_host(host: str) -> City | None:
     host = host.split(":")[0].lower()
     return next((c for c in _active() if host in [h.lower() for h in c.hosts]), None)
+
+
+def request_city(request) -> City:
+    """The city a request is for (set by CityMiddleware); NotFound (404) on a multi-city root."""
+    from django.utils.translation import gettext as _
+
+    from dothi.core.errors import NotFound
+
+    city = getattr(request, "city", None)
+    if city is None:
+        raise NotFound(_("No city is served at this address."))
+    return city
+
+
+def page_city(request) -> City:
+    """The same for pages: a plain 404 page."""
+    from django.http import Http404
+
+    city = getattr(request, "city", None)
+    if city is None:
+        raise Http404
+    return city

@@ -1,5 +1,5 @@
-"""The API's JSON parser: refuses text no database can store (lone surrogates, NUL), at the edge,
-with a clear 422, instead of letting it reach a query and fail there."""
+"""Text no database can store (lone surrogates, NUL) is refused at the edge with a clear 422, instead of
+reaching a query and failing there: the API's JSON parser, and `clean_text` for services."""
 
 from __future__ import annotations
 
@@ -27,6 +27,30 @@ def _check_text(value: Any) -> None:
     elif isinstance(value, list):
         for item in value:
             _check_text(item)
+
+
+def clean_text(
+    value: Any, *, field: str, max_len: int, required: bool = False, message: str | None = None
+) -> str:
+    """A service's text input, trimmed: text (None is empty), storable, at most `max_len` characters, and
+    not empty when `required` (`message` then says what is missing). Else InvalidInput on `field`."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(_("This must be text."), field=field)
+    try:
+        _check_text(value)
+    except InvalidInput as exc:
+        exc.field = field
+        raise
+    stripped = value.strip()
+    if required and not stripped:
+        raise InvalidInput(message or _("This field is required."), field=field, code="required")
+    if len(stripped) > max_len:
+        raise InvalidInput(
+            _("The text must be at most %(max)d characters.") % {"max": max_len}, field=field, code="too_long"
+        )
+    return stripped
 
 
 class StrictParser(Parser):

@@ -20,7 +20,8 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import django_auth
 
-from dothi.core.errors import InvalidInput, NotFound
+from dothi.core.cities import request_city
+from dothi.core.errors import InvalidInput
 from dothi.core.ratelimit import limit_citizen_write
 from dothi.core.services import feedback_give
 from dothi.reports import selectors, services
@@ -48,11 +49,6 @@ ERRORS: dict[int | str, Any] = {
 }
 
 
-def _city(request):
-    city = getattr(request, "city", None)
-    if city is None:
-        raise NotFound(_("No city is served at this address."))
-    return city
 
 
 # --- Categories ----------------------------------------------------------------------------------
@@ -111,7 +107,7 @@ def list_categories(request):
             deadline_working_days=c.deadline_working_days,
             attributes=[_attribute_out(a, english) for a in c.attributes.all()],
         )
-        for c in selectors.categories(city=_city(request))
+        for c in selectors.categories(city=request_city(request))
     ]
 
 
@@ -136,7 +132,9 @@ class AgencyOut(Schema):
     summary="The agency a report of this category at this point would be sent to",
 )
 def routing_preview(request, q: Query[PointQuery]):
-    agency = selectors.routing_preview(city=_city(request), category_code=q.category, lat=q.lat, lon=q.lon)
+    agency = selectors.routing_preview(
+        city=request_city(request), category_code=q.category, lat=q.lat, lon=q.lon
+    )
     return AgencyOut(code=agency.code, name=agency.name)
 
 
@@ -157,7 +155,7 @@ class NearbyOut(Schema):
     summary="Open public reports of the same category within 250 m (to follow instead of filing)",
 )
 def nearby(request, q: Query[PointQuery]):
-    city = _city(request)
+    city = request_city(request)
     selectors.category_by_code(city=city, code=q.category)
     return [
         NearbyOut(
@@ -287,7 +285,7 @@ def _answers(text: str) -> dict:
 )
 def submit(request, payload: Form[ReportIn], photos: File[list[UploadedFile]] = None):
     report = services.report_submit(
-        city=_city(request),
+        city=request_city(request),
         category_code=payload.category,
         description=payload.description,
         lat=payload.lat,
@@ -304,7 +302,7 @@ def submit(request, payload: Form[ReportIn], photos: File[list[UploadedFile]] = 
 
 
 def _report(request, reference: str) -> Report:
-    return selectors.report_for_viewer(city=_city(request), reference=reference, viewer=request.user)
+    return selectors.report_for_viewer(city=request_city(request), reference=reference, viewer=request.user)
 
 
 @router.get("/{reference}", response={200: ReportOut, **ERRORS}, auth=None, summary="A report's public view")

@@ -33,6 +33,7 @@ from dothi.core.cities import policy
 from dothi.core.errors import InvalidInput, NotFound
 from dothi.core.geo import locate
 from dothi.core.models import AuditEvent, City, Organisation
+from dothi.core.parsing import clean_text
 from dothi.core.permissions import PLATFORM_ADMIN, require, roles_of
 from dothi.core.services import notify
 from dothi.reports import deadlines, selectors
@@ -90,27 +91,6 @@ TERMINAL = (S.CLOSED, S.REJECTED, S.DUPLICATE)
 # --- Helpers -----------------------------------------------------------------------------------
 
 
-def _clean_text(value: Any, *, field: str, max_len: int, required: bool, message: str | None = None) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(_("This must be text."), field=field)
-    if "\x00" in value:
-        raise InvalidInput(_("Text must not contain NUL characters."), field=field, code="invalid_text")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(
-            _("Text contains characters that are not valid Unicode."), field=field, code="invalid_text"
-        )
-    stripped = value.strip()
-    if required and not stripped:
-        raise InvalidInput(message or _("This field is required."), field=field, code="required")
-    if len(stripped) > max_len:
-        raise InvalidInput(
-            _("The text must be at most %(max)d characters.") % {"max": max_len}, field=field, code="too_long"
-        )
-    return stripped
 
 
 def report_url(report: Report) -> str:
@@ -286,7 +266,7 @@ def _attribute_value(question: CategoryAttribute, value: Any) -> Any:
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
         max_len = 200 if question.datatype == dt.STRING else 2000
-        return _clean_text(value, field=field, max_len=max_len, required=True)
+        return clean_text(value, field=field, max_len=max_len, required=True)
     if question.datatype == dt.NUMBER:
         if isinstance(value, bool):
             raise wrong
@@ -331,7 +311,7 @@ def _clean_contact(contact: Any) -> dict[str, str]:
         raise InvalidInput(_("The contact details are not valid."), field="contact")
     clean = {}
     for key in ("name", "phone", "email"):
-        clean[key] = _clean_text(contact.get(key), field=key, max_len=200, required=False)
+        clean[key] = clean_text(contact.get(key), field=key, max_len=200, required=False)
     if clean["email"]:
         try:
             validate_email(clean["email"])
@@ -451,7 +431,7 @@ def report_submit(
 
     The same reporter (or key, or staff member) sending the same `idempotency_key` again gets the
     report created the first time, even when both requests race."""
-    idempotency_key = _clean_text(idempotency_key, field="idempotency_key", max_len=100, required=False)
+    idempotency_key = clean_text(idempotency_key, field="idempotency_key", max_len=100, required=False)
     reporter = actor if channel == Channel.APP else None
     filed_by = actor if channel in (Channel.HOTLINE, Channel.WALK_IN) else None
     key = open311_key if channel == Channel.OPEN311 else None
@@ -463,14 +443,14 @@ def report_submit(
 
     # Validate everything before the first write.
     category = selectors.category_by_code(city=city, code=category_code)
-    description_clean = _clean_text(
+    description_clean = clean_text(
         description,
         field="description",
         max_len=DESCRIPTION_MAX,
         required=True,
         message=_("Describe the problem."),
     )
-    address = _clean_text(address, field="address", max_len=ADDRESS_MAX, required=False)
+    address = clean_text(address, field="address", max_len=ADDRESS_MAX, required=False)
     commune = locate(city, lon, lat)
     lat, lon = float(lat), float(lon)
     answers = _validate_attributes(category, attributes)
@@ -697,8 +677,8 @@ def report_transition(
     to_status = str(to_status)
     _check_transition(actor, report, to_status)
     now = timezone.now()
-    text = _clean_text(text, field="text", max_len=TEXT_MAX, required=False)
-    reason = _clean_text(reason, field="reason", max_len=REASON_MAX, required=False)
+    text = clean_text(text, field="text", max_len=TEXT_MAX, required=False)
+    reason = clean_text(reason, field="reason", max_len=REASON_MAX, required=False)
     data: dict[str, Any] = {}
     cleaned: list[photos_mod.CleanFile] = []
     if to_status == Status.RESOLVED:
@@ -856,7 +836,7 @@ def report_set_priority(*, actor, report: Report, priority: int) -> Report:
 def report_add_note(*, actor, report: Report, text: str, public: bool = False) -> ReportEvent:
     """An internal note (default) or a public response without a status change."""
     selectors.require_handle(actor, report)
-    text = _clean_text(text, field="text", max_len=TEXT_MAX, required=True, message=_("Write the note."))
+    text = clean_text(text, field="text", max_len=TEXT_MAX, required=True, message=_("Write the note."))
     kind = ReportEvent.Kind.RESPONSE if public else ReportEvent.Kind.NOTE
     event = _event(report, kind=kind, actor=actor, text=text, public=bool(public))
     Report.objects.filter(pk=report.pk).update(updated_at=timezone.now())
@@ -882,7 +862,7 @@ def report_reroute(*, actor, report: Report, agency: Organisation, reason: str) 
     operator, city admin). The assignee is cleared; the due date stays."""
     report = _lock(report)
     selectors.require_handle(actor, report, "reports.reroute")
-    reason = _clean_text(
+    reason = clean_text(
         reason,
         field="reason",
         max_len=REASON_MAX,
@@ -935,7 +915,7 @@ def report_recategorise(*, actor, report: Report, category_code: str, reason: st
     """Change the category and re-route by the routing rules; confidentiality follows the category."""
     report = _lock(report)
     selectors.require_handle(actor, report, "reports.reroute")
-    reason = _clean_text(
+    reason = clean_text(
         reason,
         field="reason",
         max_len=REASON_MAX,
@@ -991,7 +971,7 @@ def report_provide_info(
         raise PermissionDenied(_("Only the reporter can add information to this report."))
     if report.status != Status.NEEDS_INFO:
         raise InvalidInput(_("The agency has not asked for information."), code="transition_invalid")
-    text = _clean_text(
+    text = clean_text(
         text, field="text", max_len=TEXT_MAX, required=True, message=_("Write the information.")
     )
     already = report.photos.filter(kind=ReportPhoto.Kind.REPORT).count()
@@ -1029,7 +1009,7 @@ def report_reopen(*, actor, report: Report, text: str) -> Report:
     a new deadline."""
     report = _lock(report)
     _check_transition(actor, report, Status.REOPENED)
-    text = _clean_text(
+    text = clean_text(
         text, field="text", max_len=TEXT_MAX, required=True, message=_("Say what is still wrong.")
     )
     now = timezone.now()
@@ -1057,7 +1037,7 @@ def report_moderate(
     the rules (operators, city administrators); audited with the reason."""
     report = _lock(report)
     require(actor, "reports.moderate", report.city)
-    reason = _clean_text(
+    reason = clean_text(
         reason,
         field="reason",
         max_len=REASON_MAX,
@@ -1072,7 +1052,7 @@ def report_moderate(
             report.hidden = hide
             changes["hidden"] = hide
     if public_description is not None:
-        redacted = _clean_text(
+        redacted = clean_text(
             public_description, field="public_description", max_len=DESCRIPTION_MAX, required=False
         )
         if redacted != report.public_description:
@@ -1205,8 +1185,8 @@ def open311_key_issue(*, actor, city: City, name: str, contact: str = "") -> tup
     """Issue an API key to a third-party app; the plaintext is returned once and never stored."""
     if actor is not None:
         require(actor, "reports.open311_keys", city)
-    name = _clean_text(name, field="name", max_len=120, required=True, message=_("Name the application."))
-    contact = _clean_text(contact, field="contact", max_len=200, required=False)
+    name = clean_text(name, field="name", max_len=120, required=True, message=_("Name the application."))
+    contact = clean_text(contact, field="contact", max_len=200, required=False)
     plaintext = "d311_" + secrets.token_urlsafe(24)
     key = Open311Key.objects.create(
         city=city,

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from dothi.core import selectors as core_selectors
+from dothi.core.cities import page_city
 from dothi.core.errors import DomainError, NotFound
 from dothi.core.models import Feedback
 from dothi.core.permissions import can
@@ -34,11 +35,6 @@ CONFIRM_DAYS = 14
 FEEDBACK_SUBJECT = "reports.report"
 
 
-def _city(request):
-    city = getattr(request, "city", None)
-    if city is None:
-        raise Http404
-    return city
 
 
 def _status(exc: DomainError) -> int:
@@ -51,7 +47,7 @@ def _staff_login(request):
 
 def _get_report(request, reference: str):
     try:
-        return selectors.report_for_viewer(city=_city(request), reference=reference, viewer=request.user)
+        return selectors.report_for_viewer(city=page_city(request), reference=reference, viewer=request.user)
     except NotFound:
         raise Http404
 
@@ -146,7 +142,7 @@ def _submit(request, *, form_class, template: str, on_behalf: bool):
 # No rate-limit decorator: report_submit counts the write itself (one counter, not two).
 @require_http_methods(["GET", "HEAD", "POST"])
 def report_new(request):
-    city = _city(request)
+    city = page_city(request)
     if not can(request.user, "reports.submit", city):
         # Signed-in staff, unverified accounts and visitors without the right see why, not a form.
         status = 200 if request.method in ("GET", "HEAD") else 403
@@ -156,7 +152,7 @@ def report_new(request):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def report_on_behalf(request):
-    city = _city(request)
+    city = page_city(request)
     if not request.user.is_authenticated:
         return _staff_login(request)
     if not can(request.user, "reports.file_on_behalf", city):
@@ -167,7 +163,7 @@ def report_on_behalf(request):
 @require_safe
 def report_questions(request):
     """The chosen category's description and extra questions (swapped in by htmx)."""
-    city = _city(request)
+    city = page_city(request)
     category = _category_from(city, request.GET.get("category"))
     form = forms.ReportForm(categories=[], category=category)
     return render(request, "reports/_questions.html", {"form": form, "category": category})
@@ -176,7 +172,7 @@ def report_questions(request):
 @require_safe
 def report_preview(request):
     """Before submitting: who will receive the report, and open reports of the same category nearby."""
-    city = _city(request)
+    city = page_city(request)
     code = request.GET.get("category", "")
     context: dict = {"ready": False}
     try:
@@ -379,7 +375,7 @@ def report_rate(request, reference: str):
 
 
 def _public_filters(request):
-    city = _city(request)
+    city = page_city(request)
     known = catalogue.for_city(city)  # every public page and the map's data ask: no queries
     form = forms.PublicFilterForm(
         request.GET or None, categories=known.active_categories(), communes=known.communes
@@ -465,7 +461,7 @@ def report_map_geojson(request):
 
 
 def _require_handle_area(request):
-    city = _city(request)
+    city = page_city(request)
     if not request.user.is_authenticated:
         return None, _staff_login(request)
     if not can(request.user, "reports.handle", city):
