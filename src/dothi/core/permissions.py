@@ -19,25 +19,44 @@ VISITOR = "visitor"
 PLATFORM_ADMIN = "platform_admin"
 
 
-def roles_of(user, city: City | None) -> set[str]:
-    """The roles a user holds in a city. Platform administrators hold every role everywhere."""
+def _own_roles(user) -> set[str]:
+    """The roles a user holds by what the account is, in every city: platform administrator, citizen
+    or visitor. Empty for anonymous and inactive users."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return set()
     if user.is_superuser:
         return {PLATFORM_ADMIN}
-    roles: set[str] = set()
     if getattr(user, "is_citizen", False) and user.verification_level > 0:
         # A passport holder is a visitor: a citizen only for what the city's policy lets visitors do.
-        roles.add(VISITOR if user.kind == "visitor" else CITIZEN)
-    if city is not None:
-        cache = getattr(user, "_dothi_roles", None)
-        if cache is None:
-            cache = {}
-            for city_id, role in user.memberships.values_list("city_id", "role"):
-                cache.setdefault(city_id, set()).add(role)
-            user._dothi_roles = cache
-        roles |= cache.get(city.pk, set())
+        return {VISITOR if user.kind == "visitor" else CITIZEN}
+    return set()
+
+
+def _member_roles(user, city: City) -> set[str]:
+    """The staff roles a user holds in `city` (memberships, read once per user object)."""
+    cache = getattr(user, "_dothi_roles", None)
+    if cache is None:
+        cache = {}
+        for city_id, role in user.memberships.values_list("city_id", "role"):
+            cache.setdefault(city_id, set()).add(role)
+        user._dothi_roles = cache
+    return cache.get(city.pk, set())
+
+
+def roles_of(user, city: City | None) -> set[str]:
+    """The roles a user holds in a city. Platform administrators hold every role everywhere."""
+    roles = _own_roles(user)
+    if roles and PLATFORM_ADMIN in roles:
+        return roles
+    if city is not None and user is not None and getattr(user, "is_authenticated", False) and user.is_active:
+        roles |= _member_roles(user, city)
     return roles
+
+
+def _grants(held: set[str], allowed: frozenset[str], operation: str, city: City | None) -> bool:
+    if VISITOR in held and CITIZEN in allowed and operation in policy(city, "identity")["visitor_allowed"]:
+        return True
+    return PLATFORM_ADMIN in held or bool(held & allowed)
 
 
 def can(user, operation: str, city: City | None) -> bool:
@@ -45,10 +64,10 @@ def can(user, operation: str, city: City | None) -> bool:
     if allowed is None:
         # An operation nobody declared is a programming error, not a silent "allow".
         raise KeyError(f"Undeclared operation {operation!r}: add it to a module manifest.")
-    held = roles_of(user, city)
-    if VISITOR in held and CITIZEN in allowed and operation in policy(city, "identity")["visitor_allowed"]:
-        return True
-    return PLATFORM_ADMIN in held or bool(held & allowed)
+    # What the account is often settles it (a citizen filing a report): no need to read memberships.
+    return _grants(_own_roles(user), allowed, operation, city) or _grants(
+        roles_of(user, city), allowed, operation, city
+    )
 
 
 def require(user, operation: str, city: City | None) -> None:
