@@ -41,8 +41,9 @@ browser: ## Install Debian's chromium for the browser tests if it is missing
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 test: setup services browser lint ## Run the whole suite: everything on PostgreSQL, unit and API tests on SQLite
-	$(MAKE) --no-print-directory test-pg
-	$(MAKE) --no-print-directory test-sqlite
+	@# The two runs side by side (each is shown when it ends): the PostgreSQL run waits on the database
+	@# much of the time, which leaves room on a 2-core machine for the SQLite run.
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-pg test-sqlite
 
 test-pg: ## The full suite (browser tests included) on PostgreSQL
 	DOTHI_DATABASE_URL=$(PG_URL) DOTHI_DATA_DIR=$$(mktemp -d) DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest

@@ -146,16 +146,13 @@ def baseline_map(request):
     if q.get("bbox"):
         west, south, east, north = (float(v) for v in q["bbox"].split(","))
         qs = qs.filter(lon__gte=west, lon__lte=east, lat__gte=south, lat__lte=north)
-    rows = qs.order_by("-submitted_at").values_list("reference", "category_id", "status", "lat", "lon")[:5000]
-    categories = list(Category.objects.filter(city_id=_city_id()).values_list("id", "code", "name_vi"))
-    index = {pk: i for i, (pk, _code, _name) in enumerate(categories)}
-    statuses = [value for value, _label in Status.choices]
+    rows = qs.order_by("-submitted_at").values_list("lat", "lon", "reference", "category_id", "status")[:5000]
+    categories = Category.objects.filter(city_id=_city_id()).values_list("id", "code", "name_vi")
     body = {
-        "categories": [[code, name] for _pk, code, name in categories],
-        "statuses": [[value, str(label)] for value, label in Status.choices],
-        "points": [
-            [lat, lon, ref, index[cat], statuses.index(status)] for ref, cat, status, lat, lon in rows
-        ],
+        "categories": {str(pk): [code, name] for pk, code, name in categories},
+        "statuses": {value: str(label) for value, label in Status.choices},
+        "truncated": len(rows) >= 5000,
+        "points": [list(row) for row in rows],
     }
     return HttpResponse(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                         content_type="application/json")
