@@ -103,6 +103,14 @@ def _fresh_process_memos():
 
 
 @pytest.fixture(autouse=True)
+def _short_sensing_demo(monkeypatch):
+    """The sensing demo seeds a year of hourly readings (about 10 s); the demo tests of other modules
+    need its sensors, not its year: two weeks there. tests/sensing/test_demo.py seeds the full year, and
+    the `dothi demo` test (a subprocess) runs the real thing."""
+    monkeypatch.setattr("dothi.sensing.demo.YEAR_DAYS", 14)
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the default language (Vietnamese): a request in an earlier test leaves its
     language active in the thread, which would make direct service calls order-dependent."""

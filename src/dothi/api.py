@@ -77,11 +77,13 @@ def _mount() -> None:
     from dothi.core.api import router as core_router
     from dothi.identity.api import router as identity_router
     from dothi.reports.api import router as reports_router
+    from dothi.sensing.api import router as sensing_router
 
     api.add_router("/", core_router)
     api.add_router("/identity/", identity_router)
     api.add_router("/reports/", reports_router)
     api.add_router("/appointments/", appointments_router)
+    api.add_router("/sensing/", sensing_router)
 
 
 _mount()

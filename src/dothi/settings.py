@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "dothi.identity",
     "dothi.reports",
     "dothi.appointments",
+    "dothi.sensing",
     "dothi.web",
 ]
 INSTALLED_APPS += env_list("EXTRA_APPS")
@@ -187,7 +188,15 @@ def _markercluster_dir() -> str:
     return markercluster.BASE_DIR
 
 
-STATICFILES_DIRS = [("markercluster", _markercluster_dir())]
+def _uplot_dir() -> str:
+    # uPlot (time-series charts) comes with the `youplot` package as two vendored files, served under a
+    # prefix: static "uplot/uplot.iife.min.js" and "uplot/uplot.min.css".
+    import youplot.vendor
+
+    return os.path.dirname(youplot.vendor.__file__)
+
+
+STATICFILES_DIRS = [("markercluster", _markercluster_dir()), ("uplot", _uplot_dir())]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 # Largest photo or evidence file a report accepts (bytes); images are re-encoded without EXIF.
@@ -264,7 +273,15 @@ SITE_URL = env("SITE_URL")
 DISPATCH_RETRY_BASE_SECONDS = int(env("DISPATCH_RETRY_BASE_SECONDS", "60"))
 DISPATCH_TIMEOUT_SECONDS = float(env("DISPATCH_TIMEOUT_SECONDS", "10"))
 
+# The MQTT broker `dothi ingest-mqtt` subscribes to (mqtt://user:password@host:1883, mqtts:// for TLS);
+# `dothi serve`/`dothi demo` start the ingester only when DOTHI_MQTT_URL is set. The client id names the
+# broker's persistent session: fixed per deployment, one per ingester (see docs/deployment.md).
 MQTT_URL = env("MQTT_URL", "mqtt://127.0.0.1:1883")
+MQTT_CLIENT_ID = env("MQTT_CLIENT_ID", "dothi-ingest")
+MQTT_TOPIC_PREFIX = env("MQTT_TOPIC_PREFIX", "dothi")
+# Several ingesters (distinct client ids) share the stream when they name the same group (MQTT 5 shared
+# subscriptions); empty: one ingester takes every message.
+MQTT_SHARE_GROUP = env("MQTT_SHARE_GROUP")
 DEFAULT_CITY = env("DEFAULT_CITY")
 
 LOGGING = {

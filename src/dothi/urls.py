@@ -11,8 +11,10 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("account/", include("dothi.identity.urls")),
     path("open311/v2/", include("dothi.reports.open311.urls")),
+    path("ngsi-ld/v1/", include("dothi.sensing.ngsild.urls")),
     path("reports/", include("dothi.reports.urls")),
     path("appointments/", include("dothi.appointments.urls")),
+    path("sensors/", include("dothi.sensing.urls")),
     path("", include("dothi.core.urls")),
     path("", include("dothi.web.urls")),
 ]

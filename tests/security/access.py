@@ -107,6 +107,13 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "admin:appointments_slot_delete": "nobody",
     "admin:appointments_booking_add": "nobody",
     "admin:appointments_booking_delete": "nobody",
+    # Sensing: city administrators configure quantities, sensors, data sources and ingestion keys; the
+    # rejection counters are a log written by ingestion.
+    "admin:sensing_*": "admin_site",
+    "admin:sensing_rejectioncount_add": "nobody",
+    "admin:sensing_rejectioncount_delete": "nobody",
+    # The walk's sample quantity (id 1) is a global one: only platform administrators delete those.
+    "admin:sensing_quantity_delete": "platform_admin",
     # --- The shell ------------------------------------------------------------------------------------
     "web:home": "public",
     "web:offline": "public",
@@ -197,10 +204,28 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "POST /api/v1/appointments/bookings/{code}/serving": "appointments_serving",
     "POST /api/v1/appointments/bookings/{code}/served": "appointments_serving",
     "POST /api/v1/appointments/bookings/{code}/no-show": "appointments_serving",
+    # --- Sensing API: public reads; writing observations needs an ingestion key, not a session, so the
+    # walk's key-less POST is refused to everyone --------------------------------------------------------
+    "POST /api/v1/sensing/observations": "nobody",
+    "GET /api/v1/sensing/quantities": "public",
+    "GET /api/v1/sensing/sensors": "public",
+    "GET /api/v1/sensing/sensors/{code}": "public",
+    "GET /api/v1/sensing/sensors/{code}/series": "public",
+    "GET /api/v1/sensing/aggregates": "public",
+    # --- Sensor pages: public reads (private sensors are 404 to those without sensing.read_private; the
+    # walk's sample code does not exist); pages only read, so any other method is refused (405) --------
+    "sensing:map": {"GET": "public", "*": "nobody"},
+    "sensing:map_points": {"GET": "public", "*": "nobody"},
+    "sensing:list": {"GET": "public", "*": "nobody"},
+    "sensing:detail": {"GET": "public", "*": "nobody"},
+    "sensing:series": {"GET": "public", "*": "nobody"},
     # --- Open311 GeoReport v2 (reports/open311): public reads; a POST needs an api_key, not a session,
     # so the walk's key-less POST is refused to everyone -------------------------------------------------
     "open311:requests": {"GET": "public", "*": "nobody"},
     "open311:*": {"GET": "public", "*": "nobody"},
+    # --- NGSI-LD (sensing/ngsild): public reads; writes need an ingestion key (Bearer), never a session,
+    # so the walk's key-less POST is refused to everyone (401) --------------------------------------------
+    "ngsild:*": {"GET": "public", "*": "nobody"},
     # --- The JSON API (also walked through the OpenAPI spec, below) -----------------------------------
     "api:openapi-json": "public",
     "api:openapi-view": "public",

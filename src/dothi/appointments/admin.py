@@ -9,25 +9,11 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from dothi.appointments import models, services
-from dothi.core import audit
-from dothi.core.admin import CityScopedAdmin
-from dothi.core.models import AuditEvent
+from dothi.core.admin import AuditedCityAdmin, CityScopedAdmin
 
 
-class _Audited(CityScopedAdmin):
-    """Changes made in the admin leave the same audit trail as changes made through services, and the
-    slots follow the new configuration."""
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit.record(
-            actor=request.user,
-            action=AuditEvent.Action.UPDATE if change else AuditEvent.Action.CREATE,
-            obj=obj,
-            summary=str(obj)[:300],
-            details={"changed": sorted(form.changed_data)},
-            request=request,
-        )
+class _Audited(AuditedCityAdmin):
+    """Audited like every admin change (core), and the slots follow the new configuration."""
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -36,13 +22,6 @@ class _Audited(CityScopedAdmin):
         services.slots_generate(city=obj.city, office=office)
 
     def delete_model(self, request, obj):
-        audit.record(
-            actor=request.user,
-            action=AuditEvent.Action.DELETE,
-            obj=obj,
-            summary=str(obj)[:300],
-            request=request,
-        )
         city = obj.city
         office = obj if isinstance(obj, models.Office) else getattr(obj, "office", None)
         super().delete_model(request, obj)

@@ -48,6 +48,31 @@ class CityScopedAdmin(admin.ModelAdmin):
         return self.has_module_permission(request)
 
 
+class AuditedCityAdmin(CityScopedAdmin):
+    """Changes made in the admin leave the same audit trail as changes made through services."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.record(
+            actor=request.user,
+            action=models.AuditEvent.Action.UPDATE if change else models.AuditEvent.Action.CREATE,
+            obj=obj,
+            summary=str(obj)[:300],
+            details={"changed": sorted(form.changed_data)},
+            request=request,
+        )
+
+    def delete_model(self, request, obj):
+        audit.record(
+            actor=request.user,
+            action=models.AuditEvent.Action.DELETE,
+            obj=obj,
+            summary=str(obj)[:300],
+            request=request,
+        )
+        super().delete_model(request, obj)
+
+
 # --- Organisations, agreements, feedback and the delivery log ---------------------------------
 
 from django.db import models as dj_models  # noqa: E402 - appended section keeps its imports together

@@ -12,34 +12,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from dothi.core import audit
-from dothi.core.admin import CityScopedAdmin, admin_cities
+from dothi.core.admin import AuditedCityAdmin, CityScopedAdmin, admin_cities
 from dothi.core.models import AuditEvent
 from dothi.reports import models, services
-
-
-class _Audited(CityScopedAdmin):
-    """Changes made in the admin leave the same audit trail as changes made through services."""
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit.record(
-            actor=request.user,
-            action=AuditEvent.Action.UPDATE if change else AuditEvent.Action.CREATE,
-            obj=obj,
-            summary=str(obj)[:300],
-            details={"changed": sorted(form.changed_data)},
-            request=request,
-        )
-
-    def delete_model(self, request, obj):
-        audit.record(
-            actor=request.user,
-            action=AuditEvent.Action.DELETE,
-            obj=obj,
-            summary=str(obj)[:300],
-            request=request,
-        )
-        super().delete_model(request, obj)
 
 
 class CategoryAttributeInline(admin.TabularInline):
@@ -49,7 +24,7 @@ class CategoryAttributeInline(admin.TabularInline):
 
 
 @admin.register(models.Category)
-class CategoryAdmin(_Audited):
+class CategoryAdmin(AuditedCityAdmin):
     list_display = ("code", "name_vi", "group", "confidential", "deadline_working_days", "is_active", "city")
     list_filter = ("is_active", "confidential", "group", "city")
     search_fields = ("code", "name_vi", "name_en", "keywords")
@@ -57,7 +32,7 @@ class CategoryAdmin(_Audited):
 
 
 @admin.register(models.RoutingRule)
-class RoutingRuleAdmin(_Audited):
+class RoutingRuleAdmin(AuditedCityAdmin):
     list_display = ("category", "commune", "agency", "city")
     list_filter = ("city", ("agency", admin.RelatedOnlyFieldListFilter))
     search_fields = ("category__code", "commune__name", "agency__name_vi")
@@ -96,7 +71,7 @@ class DispatchForm(forms.ModelForm):
 
 
 @admin.register(models.Dispatch)
-class DispatchAdmin(_Audited):
+class DispatchAdmin(AuditedCityAdmin):
     form = DispatchForm
     list_display = ("agency", "method", "email", "endpoint", "last_pulled_at", "tickets", "city")
     list_filter = ("method", "city")
@@ -213,7 +188,7 @@ class ExternalTicketAdmin(_TicketFields, CityScopedAdmin):
 
 
 @admin.register(models.ResponseTemplate)
-class ResponseTemplateAdmin(_Audited):
+class ResponseTemplateAdmin(AuditedCityAdmin):
     list_display = ("title", "agency", "city")
     list_filter = ("city", ("agency", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title", "text_vi", "text_en")

@@ -18,10 +18,15 @@ MAX_RESTARTS = 5
 
 
 def background_commands() -> list[list[str]]:
-    """The task worker always; the scheduler when a module provides the `scheduler` command."""
+    """The task worker always; the scheduler when a module provides the `scheduler` command; the MQTT
+    ingester when a module provides `ingest_mqtt` and DOTHI_MQTT_URL is set (explicitly: a deployment
+    without a broker must not keep restarting an ingester that cannot connect)."""
     commands = [["db_worker", "--no-reload", "--queue-name", "*"]]
-    if "scheduler" in get_commands():
+    available = get_commands()
+    if "scheduler" in available:
         commands.append(["scheduler"])
+    if "ingest_mqtt" in available and os.environ.get("DOTHI_MQTT_URL"):
+        commands.append(["ingest_mqtt"])
     return commands
 
 
@@ -96,11 +101,12 @@ def gunicorn_command(
 
 
 def serve(*, host: str, port: int, workers: int = 1, background: bool = True, server: str = "uvicorn",
-          write=print) -> None:
-    """Serve the ASGI application until SIGINT/SIGTERM, with the background processes as children."""
+          extra: list[list[str]] | None = None, write=print) -> None:
+    """Serve the ASGI application until SIGINT/SIGTERM, with the background processes (and the `extra`
+    commands, e.g. the demo's sensor simulator) as children."""
     # Connections opened while migrating or seeding must not leak into forked server workers.
     connections.close_all()
-    children = Children(background_commands() if background else [], write=write)
+    children = Children((background_commands() + (extra or [])) if background else [], write=write)
     # uvicorn restores this handler after its graceful shutdown and re-raises the signal it caught;
     # turning SIGTERM into KeyboardInterrupt lets the `finally` below stop the children.
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)

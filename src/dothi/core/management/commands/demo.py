@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django.db import connections
 
@@ -63,8 +63,13 @@ class Command(BaseCommand):
                 f"Ready in {time.perf_counter() - started:.1f} s: http://{host}:{port}/  (Ctrl-C to stop)"
             )
         )
+        # The demo city's sensors keep reporting while the demo runs (else they would go offline).
+        extra = []
+        if "simulate_sensors" in get_commands():
+            extra.append(["simulate_sensors", "--city", demo.CITY["slug"], "--direct"])
         _processes.serve(
-            host=host, port=port, workers=1, background=not no_background, write=self.stdout.write
+            host=host, port=port, workers=1, background=not no_background, extra=extra,
+            write=self.stdout.write,
         )
 
     def _reset(self) -> None:
