@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from dothi.core import models
+from dothi.core import audit, models
 
 
 def admin_cities(request):
@@ -79,28 +79,9 @@ from django.db import models as dj_models  # noqa: E402 - appended section keeps
 from django.utils import timezone  # noqa: E402
 from django.utils.translation import gettext_lazy as _  # noqa: E402
 
-from dothi.core import audit  # noqa: E402
-
-
-class _AuditedAdmin(CityScopedAdmin):
-    """Changes made in the admin leave the same audit trail as changes made through services."""
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit.record(
-            actor=request.user,
-            action=models.AuditEvent.Action.UPDATE if change else models.AuditEvent.Action.CREATE,
-            obj=obj, summary=str(obj)[:300], details={"changed": sorted(form.changed_data)}, request=request,
-        )
-
-    def delete_model(self, request, obj):
-        audit.record(actor=request.user, action=models.AuditEvent.Action.DELETE, obj=obj,
-                     summary=str(obj)[:300], request=request)
-        super().delete_model(request, obj)
-
 
 @admin.register(models.Organisation)
-class OrganisationAdmin(_AuditedAdmin):
+class OrganisationAdmin(AuditedCityAdmin):
     list_display = ("name_vi", "code", "kind", "agency_type", "city", "is_active")
     list_filter = ("kind", "agency_type", "is_active", "city")
     search_fields = ("name_vi", "name_en", "code")
@@ -127,7 +108,7 @@ class InForceFilter(admin.SimpleListFilter):
 
 
 @admin.register(models.Agreement)
-class AgreementAdmin(_AuditedAdmin):
+class AgreementAdmin(AuditedCityAdmin):
     list_display = ("title", "organisation", "kind", "starts_on", "ends_on", "city")
     list_filter = (InForceFilter, "kind", "city")
     search_fields = ("title", "organisation__name_vi", "organisation__code")
