@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "dothi.reports",
     "dothi.appointments",
     "dothi.sensing",
+    "dothi.alerts",
     "dothi.web",
 ]
 INSTALLED_APPS += env_list("EXTRA_APPS")
