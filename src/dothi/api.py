@@ -73,6 +73,7 @@ def _invalid(request, exc: NinjaValidationError):
 
 
 def _mount() -> None:
+    from dothi.alerts.api import router as alerts_router
     from dothi.appointments.api import router as appointments_router
     from dothi.core.api import router as core_router
     from dothi.identity.api import router as identity_router
@@ -84,6 +85,7 @@ def _mount() -> None:
     api.add_router("/reports/", reports_router)
     api.add_router("/appointments/", appointments_router)
     api.add_router("/sensing/", sensing_router)
+    api.add_router("/alerts/", alerts_router)
 
 
 _mount()

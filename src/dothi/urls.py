@@ -15,6 +15,7 @@ urlpatterns = [
     path("reports/", include("dothi.reports.urls")),
     path("appointments/", include("dothi.appointments.urls")),
     path("sensors/", include("dothi.sensing.urls")),
+    path("alerts/", include("dothi.alerts.urls")),
     path("", include("dothi.core.urls")),
     path("", include("dothi.web.urls")),
 ]

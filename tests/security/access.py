@@ -52,6 +52,11 @@ RULES: dict[str, set[str]] = {
     "reports_stats": {"agency_manager", "operator", "council_member", "city_admin", "platform_admin"},
     # Appointments: who serves at an office's counters (appointments.serve).
     "appointments_serving": {"agency_staff", "agency_manager", "operator", "city_admin", "platform_admin"},
+    # Warnings: who drafts (alerts.draft), who approves, updates and cancels (alerts.approve), and who
+    # reads the "are you safe?" replies (alerts.read_replies).
+    "alerts_drafting": {"agency_staff", "agency_manager", "operator", "city_admin", "platform_admin"},
+    "alerts_approving": {"agency_manager", "operator", "city_admin", "platform_admin"},
+    "alerts_replies": {"agency_manager", "operator", "city_admin", "platform_admin"},
 }
 
 ACCESS: dict[str, str | dict[str, str]] = {
@@ -87,6 +92,16 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "admin:core_delivery_delete": "nobody",
     "admin:django_tasks_database_dbtaskresult_add": "nobody",
     "admin:django_tasks_database_dbtaskresult_delete": "nobody",
+    "admin:alerts_*": "admin_site",
+    # Warnings change only through the warnings desk; their logs and people's choices are read-only.
+    "admin:alerts_publicwarning_add": "nobody",
+    "admin:alerts_publicwarning_delete": "nobody",
+    "admin:alerts_fanout_add": "nobody",
+    "admin:alerts_fanout_delete": "nobody",
+    "admin:alerts_subscription_add": "nobody",
+    "admin:alerts_subscription_delete": "nobody",
+    "admin:alerts_safetyreply_add": "nobody",
+    "admin:alerts_safetyreply_delete": "nobody",
     "admin:identity_*": "admin_site",
     "admin:identity_user_add": "platform_admin",
     "admin:identity_user_delete": "nobody",  # accounts are erased (personal data), not deleted
@@ -226,6 +241,38 @@ ACCESS: dict[str, str | dict[str, str]] = {
     # --- NGSI-LD (sensing/ngsild): public reads; writes need an ingestion key (Bearer), never a session,
     # so the walk's key-less POST is refused to everyone (401) --------------------------------------------
     "ngsild:*": {"GET": "public", "*": "nobody"},
+    # --- Warnings: the staff desk (drafting, approving), the delivery log (drafters, and those who read
+    # statistics) and the safety-replies map; the walk's sample uid does not exist (404 past the checks)
+    "alerts:list": {"GET": "public", "*": "nobody"},
+    "alerts:feed": {"GET": "public", "*": "nobody"},
+    "alerts:map_geojson": {"GET": "public", "*": "nobody"},
+    "alerts:detail": {"GET": "public", "*": "nobody"},
+    "alerts:cap": {"GET": "public", "*": "nobody"},
+    "alerts:cap_version": {"GET": "public", "*": "nobody"},
+    "alerts:attachment": {"GET": "public", "*": "nobody"},
+    "alerts:subscription": "citizen",
+    "alerts:safety": {"GET": "nobody", "*": "citizen"},
+    "alerts:staff_home": "alerts_drafting",
+    "alerts:staff_new": "alerts_drafting",
+    "alerts:staff_detail": "alerts_drafting",
+    "alerts:staff_edit": "alerts_drafting",
+    "alerts:staff_approve": "alerts_approving",
+    "alerts:staff_reject": "alerts_approving",
+    "alerts:staff_update": "alerts_approving",
+    "alerts:staff_cancel": "alerts_approving",
+    "alerts:staff_deliveries": "staff",
+    "alerts:staff_replies": "alerts_replies",
+    "alerts:staff_replies_geojson": "alerts_replies",
+    "GET /api/v1/alerts/warnings": "public",
+    "GET /api/v1/alerts/warnings/{uid}": "public",
+    "GET /api/v1/alerts/subscription": "citizen",
+    "PUT /api/v1/alerts/subscription": "citizen",
+    "POST /api/v1/alerts/warnings/{uid}/safety": "citizen",
+    "POST /api/v1/alerts/warnings": "alerts_drafting",
+    "POST /api/v1/alerts/warnings/{uid}/approve": "alerts_approving",
+    "POST /api/v1/alerts/warnings/{uid}/reject": "alerts_approving",
+    "POST /api/v1/alerts/warnings/{uid}/update": "alerts_approving",
+    "POST /api/v1/alerts/warnings/{uid}/cancel": "alerts_approving",
     # --- The JSON API (also walked through the OpenAPI spec, below) -----------------------------------
     "api:openapi-json": "public",
     "api:openapi-view": "public",

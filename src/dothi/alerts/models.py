@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dothi.core.models import City, CityOwned, Commune, Organisation, localised
 
@@ -42,15 +43,15 @@ class Urgency(models.TextChoices):
     EXPECTED = "Expected", _("Expected")
     FUTURE = "Future", _("Future")
     PAST = "Past", _("Past")
-    UNKNOWN = "Unknown", _("Unknown")
+    UNKNOWN = "Unknown", pgettext_lazy("warning", "Unknown")
 
 
 class Severity(models.TextChoices):
-    EXTREME = "Extreme", _("Extreme")
-    SEVERE = "Severe", _("Severe")
-    MODERATE = "Moderate", _("Moderate")
-    MINOR = "Minor", _("Minor")
-    UNKNOWN = "Unknown", _("Unknown")
+    EXTREME = "Extreme", pgettext_lazy("warning severity", "Extreme")
+    SEVERE = "Severe", pgettext_lazy("warning severity", "Severe")
+    MODERATE = "Moderate", pgettext_lazy("warning severity", "Moderate")
+    MINOR = "Minor", pgettext_lazy("warning severity", "Minor")
+    UNKNOWN = "Unknown", pgettext_lazy("warning severity", "Unknown")
 
 
 # Higher is worse; used to compare levels and to filter subscriptions by their minimum severity.
@@ -62,7 +63,7 @@ class Certainty(models.TextChoices):
     LIKELY = "Likely", _("Likely")
     POSSIBLE = "Possible", _("Possible")
     UNLIKELY = "Unlikely", _("Unlikely")
-    UNKNOWN = "Unknown", _("Unknown")
+    UNKNOWN = "Unknown", pgettext_lazy("warning", "Unknown")
 
 
 class AlertCategory(CityOwned):

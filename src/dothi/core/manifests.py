@@ -116,6 +116,11 @@ class Manifest:
     # "app_label.Model.field" of every field holding identity.crypto tokens (personal data, secrets):
     # `dothi rotate-field-keys` re-encrypts them all under the newest key
     encrypted_fields: tuple[str, ...] = ()
+    # notices(request, city) -> list of dicts the citizen home page shows above its tiles (e.g. the
+    # warnings active where the signed-in person lives): {"title", "url", "level" ("danger", "warning",
+    # "info"), "text", "meta", "group"}; only "title" is required. Called on every home page view: keep
+    # it to a query or two.
+    home_notices: Callable[..., list[dict[str, Any]]] | None = None
 
 
 class ManifestRegistry:
@@ -176,6 +181,14 @@ class ManifestRegistry:
 
     def observation_listeners(self) -> list[Callable[..., None]]:
         return [listener for m in self.all() for listener in m.observation_listeners]
+
+    def home_notices(self, request: Any, city: City) -> list[dict[str, Any]]:
+        """The home page's notices from every module enabled in the city, in manifest order."""
+        found: list[dict[str, Any]] = []
+        for m in self.all():
+            if m.home_notices is not None and city.module_enabled(m.name):
+                found.extend({"module": m.name, **notice} for notice in m.home_notices(request, city))
+        return found
 
     def feedback_subjects(self) -> set[str]:
         return {s for m in self.all() for s in m.feedback_subjects}

@@ -17,6 +17,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
 from dothi.core import permissions, selectors
+from dothi.core.manifests import registry
 from dothi.web.nav import icon_url, links, try_reverse
 
 # The five doors of the citizen app; later issues fill them through their manifests' navigation.
@@ -71,10 +72,16 @@ def home(request):
     extra = [link for module, found in by_module.items() if module not in ("web", "identity")
              for link in found]
     account_url = try_reverse("identity:account")
+    # Modules speak to the home page through their manifests (the warnings active where the person
+    # lives, …), so web imports none of them; notices are grouped under each module's heading.
+    notice_groups: dict[str, list[dict]] = {}
+    for notice in registry.home_notices(request, city):
+        notice_groups.setdefault(notice.get("group") or "", []).append(notice)
     return render(
         request,
         "web/home.html",
-        {"tiles": tiles, "extra": extra, "account_url": account_url, "account_icon": icon_url("user")},
+        {"tiles": tiles, "extra": extra, "account_url": account_url, "account_icon": icon_url("user"),
+         "notice_groups": list(notice_groups.items())},
     )
 
 
