@@ -20,6 +20,13 @@ and daily rollups, the latest values, the sensors' last-seen times, and the obse
 registered in the manifests (the run names them). The rate is observations stored per second; each is
 also given as a ratio to (c).
 
+The warnings' rules are on: the city has a realistic set (RULES: a water-level rule per flood-prone
+area, PM2.5 hourly-mean rules over the city and one district, a heavy-rain rule), some of whose areas
+hold bench sensors and one of which holds none, so every path evaluates rules on a share of its rows,
+keeps their per-sensor state, and raises, updates and ends warnings (CAP messages) as the simulated
+storm passes. Rule state and rule warnings are reset with the observation tables before each path.
+BENCH_RULES=0 leaves the same rules inactive (a trial that isolates their cost).
+
 PostgreSQL runs in its own database (postgresql://postgres@127.0.0.1:5432/dothi_bench_ingest, or
 DOTHI_BENCH_INGEST_DATABASE_URL), created and migrated by this script. SQLite runs the same paths in a
 fresh file at a smaller scale (BENCH_SQLITE_OBSERVATIONS, 200,000; 20,000 single readings), with an
@@ -59,6 +66,7 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "3"))
 STEP = timedelta(minutes=5)
 CITY_SLUG = "danang"
 PREFIX = "dothi-bench"
+RULES_ON = os.environ.get("BENCH_RULES", "1") != "0"
 TARGET_API = 100_000
 TARGET_MQTT = 20_000
 
@@ -69,6 +77,35 @@ SENSOR_MIX = [
     ("weather", 40, ["temperature", "humidity", "wind_speed", "rainfall", "pressure"]),
     ("traffic", 50, ["vehicle_count", "average_speed"]),
     ("noise", 30, ["noise"]),
+]
+
+
+def _box(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> dict:
+    return {"type": "Polygon", "coordinates": [[[min_lon, min_lat], [max_lon, min_lat], [max_lon, max_lat],
+                                                 [min_lon, max_lat], [min_lon, min_lat]]]}
+
+
+# The warnings' rules of the bench city (name, category, quantity, statistic, levels, hysteresis, minutes,
+# polygon or None for the whole city). Sensor n of SENSOR_MIX stands at lat 16.0 + (n % 20) × 0.005,
+# lon 108.15 + (n // 20) × 0.005: water gauges are the columns at lon 108.180–108.195, air sensors west of
+# 108.180, traffic and noise east of 108.205.
+_FLOOD_LEVELS = [{"threshold": 1.5, "severity": "Moderate"}, {"threshold": 2.0, "severity": "Severe"},
+                 {"threshold": 2.5, "severity": "Extreme"}]
+RULES = [
+    ("Riverside flooding", "flood", "water_level", "value", _FLOOD_LEVELS, 0.1, 10,
+     _box(108.178, 15.998, 108.188, 16.1)),
+    ("Low-lying south flooding", "flood", "water_level", "value", _FLOOD_LEVELS, 0.1, 10,
+     _box(108.188, 15.998, 108.192, 16.05)),
+    ("Northern canal flooding", "flood", "water_level", "value", _FLOOD_LEVELS, 0.1, 10,
+     _box(108.193, 15.998, 108.2, 16.1)),
+    ("Coastal flooding", "flood", "water_level", "value", _FLOOD_LEVELS, 0.1, 10,
+     _box(108.21, 15.998, 108.23, 16.1)),  # no water gauge there: read by no bench row
+    ("PM2.5 hourly mean", "air", "pm25", "hourly_mean",
+     [{"threshold": 55.0, "severity": "Moderate"}, {"threshold": 75.0, "severity": "Severe"}], 5.0, 0, None),
+    ("PM2.5 hourly mean, western district", "air", "pm25", "hourly_mean",
+     [{"threshold": 50.0, "severity": "Minor"}], 5.0, 30, _box(108.148, 15.998, 108.163, 16.1)),
+    ("Heavy rain", "rain", "rainfall", "value",
+     [{"threshold": 8.0, "severity": "Moderate"}, {"threshold": 12.0, "severity": "Severe"}], 2.0, 15, None),
 ]
 
 
@@ -194,8 +231,59 @@ def prepare(say) -> dict:
                         name=f"{kind} {i + 1}", kind=kind, lat=16.0 + (n % 20) * 0.005,
                         lon=108.15 + (n // 20) * 0.005, quantities=quantities, expected_interval_seconds=300,
                     )
+    prepare_rules(city)
     _key, plaintext = ingest_key_issue(actor=None, city=city, name="bench")
     return {"city": city, "key": plaintext}
+
+
+def prepare_rules(city) -> None:
+    """The city's warning categories and RULES, as an operator would configure them (replaced on each
+    run, so the run measures exactly these). The bench city has no commune boundaries: areas are
+    polygons or the whole city, created directly (the admin's `rule_clean` wants the boundaries)."""
+    from dothi.alerts.models import AlertCategory, AlertRule, CapCategory, PublicWarning, RuleSensorState
+
+    categories = {
+        "flood": ("Ngập lụt", "Flood", CapCategory.MET),
+        "air": ("Chất lượng không khí", "Air quality", CapCategory.ENV),
+        "rain": ("Mưa lớn", "Heavy rain", CapCategory.MET),
+    }
+    cats = {
+        code: AlertCategory.objects.get_or_create(
+            city=city, code=code, defaults={"name_vi": vi, "name_en": en, "cap_category": cap})[0]
+        for code, (vi, en, cap) in categories.items()
+    }
+    PublicWarning.objects.filter(city=city).delete()
+    RuleSensorState.objects.filter(rule__city=city).delete()
+    AlertRule.objects.filter(city=city).delete()
+    for name, category, quantity, statistic, levels, hysteresis, minutes, polygon in RULES:
+        AlertRule.objects.create(
+            city=city, name=name, category=cats[category], quantity_code=quantity, statistic=statistic,
+            operator=">=", levels=levels, hysteresis=hysteresis, duration_minutes=minutes, polygon=polygon,
+            area_desc_vi=name, area_desc_en=name, headline_vi=f"{name}: {{value}} {{unit}} tại {{sensor}}",
+            headline_en=f"{name}: {{value}} {{unit}} at {{sensor}}",
+            is_active=RULES_ON,  # BENCH_RULES=0: the same rules, inactive (a trial isolating their cost)
+        )
+
+
+def rules_read(city, items) -> dict:
+    """How much of the stream the rules read: rules, sensor × quantity pairs and observations."""
+    from dothi.alerts import rules
+    from dothi.sensing import catalogue
+
+    compiled = rules.compiled_for(city.pk)
+    pairs = catalogue.for_city(city).pairs
+    read = {key for key, ids in pairs.items() if (ids[0], ids[1]) in compiled.pairs}
+    return {"rules": len(compiled.rules), "pairs": len(read),
+            "observations": sum(1 for s, q, _t, _v in items if (s, q) in read)}
+
+
+def rule_outcome() -> dict:
+    """What the rules did on the last path: state rows kept, warnings raised, CAP messages published."""
+    from dothi.alerts.models import CapMessage, PublicWarning, RuleSensorState
+
+    return {"states": RuleSensorState.objects.count(),
+            "warnings": PublicWarning.objects.filter(source="rule").count(),
+            "messages": CapMessage.objects.filter(warning__source="rule").count()}
 
 
 def generate(city, n: int) -> tuple[list[tuple], list[tuple]]:
@@ -237,6 +325,11 @@ def empty_tables() -> None:
             for table in tables:
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608
         cursor.execute("UPDATE sensing_sensor SET last_seen_at = NULL, status = 'active'")
+    from dothi.alerts.models import PublicWarning, RuleSensorState
+
+    # Each path starts with no rule state and no rule warning, so each does the same rule work.
+    RuleSensorState.objects.all().delete()
+    PublicWarning.objects.filter(source="rule").delete()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE sensing_sensor")
@@ -544,6 +637,7 @@ def child(backend: str, out: str) -> None:
     items, rows = generate(city, n)
     listeners = [f"{fn.__module__}.{fn.__qualname__}" for fn in registry.observation_listeners()]
     results: dict = {"backend": backend, "listeners": listeners, "load": os.getloadavg()[0],
+                     "rules": rules_read(city, items),
                      "sensors": len({i[0] for i in items}),
                      "pairs": len({(i[0], i[1]) for i in items}), "first": items[0][2], "last": items[-1][2]}
     if connection.vendor == "postgresql":
@@ -559,16 +653,20 @@ def child(backend: str, out: str) -> None:
     say(f"    {n / results['baseline']['seconds']:,.0f}/s")
     say("(d) the ingestion service in-process…")
     results["service"] = measure_service(city, items)
+    results["service"]["rule_outcome"] = rule_outcome()
     say(f"    {n / results['service']['seconds']:,.0f}/s")
     connection.close()
     say(f"(a) bulk API over HTTP, {CLIENTS} clients, {WORKERS} workers, batches of {BATCH:,}…")
     results["api"] = measure_api(items, setup["key"])
+    results["api"]["rule_outcome"] = rule_outcome()
     say(f"    {n / results['api']['seconds']:,.0f}/s; statuses {results['api']['statuses']}")
     say("(b) MQTT batch messages end to end…")
     results["mqtt_batch"] = measure_mqtt_batches(items, port)
+    results["mqtt_batch"]["rule_outcome"] = rule_outcome()
     say(f"    {n / results['mqtt_batch']['seconds']:,.0f}/s")
     say(f"(b) MQTT single-reading messages end to end ({n_single:,})…")
     results["mqtt_single"] = measure_mqtt_single(items[:n_single], port)
+    results["mqtt_single"]["drain"]["rule_outcome"] = rule_outcome()
     say(f"    {n_single / results['mqtt_single']['seconds']:,.0f}/s; drained from the session: "
         f"{n_single / results['mqtt_single']['drain']['seconds']:,.0f}/s")
     empty_tables()
@@ -576,6 +674,32 @@ def child(backend: str, out: str) -> None:
 
 
 # --- The report ------------------------------------------------------------------------------------------
+
+
+def rules_paragraph(pg: dict, lite: dict) -> str:
+    read = pg["rules"]
+
+    def outcome(result: dict) -> str:
+        o = result.get("rule_outcome") or {}
+        return f"{o.get('warnings', 0)} warnings, {o.get('messages', 0)} CAP messages"
+
+    if not read["rules"]:
+        return ("**Warning rules off** (BENCH_RULES=0: the rules exist but are inactive); the listener is "
+                "still registered, so ingestion still hands every accepted row to it.")
+    return (
+        f"**Warning rules on.** The city has {read['rules']} active warning rules (bench/ingest.py "
+        "`RULES`: a water-level rule per flood-prone area, with three levels, 10 minutes sustained and "
+        "hysteresis; PM2.5 hourly-mean rules over the whole city and one district; a heavy-rain rule), "
+        f"evaluated inside the ingestion transaction on every path. They read {read['pairs']:,} of the "
+        f"{pg['pairs']:,} sensor × quantity pairs, i.e. {read['observations']:,} of the "
+        f"{pg['api']['n']:,} observations ({read['observations'] / max(1, pg['api']['n']):.0%}); the other "
+        "rows cost a dictionary lookup per pair and batch. Rule state and rule warnings are reset with the "
+        "observation tables before each path, and as the simulated storm passes each path raises, updates "
+        f"and ends warnings (PostgreSQL: (d) {outcome(pg['service'])}; (a) {outcome(pg['api'])}; (b) "
+        f"batches {outcome(pg['mqtt_batch'])}, single readings drained "
+        f"{outcome(pg['mqtt_single']['drain'])}. SQLite: (a) {outcome(lite['api'])}). The fan-out of "
+        "those messages to subscribers is queued for the background worker (none runs here)."
+    )
 
 
 def write_report(_report, pg: dict, lite: dict) -> None:
@@ -591,7 +715,7 @@ def write_report(_report, pg: dict, lite: dict) -> None:
 
     lines = []
     scale_note = "" if pg["api"]["n"] >= 1_000_000 else " — **below the stated scale of 1,000,000**"
-    listeners = ", ".join(f"`{x}`" for x in pg["listeners"]) or "none registered in any manifest at the time"
+    listeners = ", ".join(f"`{x}`" for x in pg["listeners"]) or "**none registered in any manifest**"
     lines += [
         f"{pg['api']['n']:,} observations{scale_note} from {pg['sensors']} sensors ({pg['pairs']:,} sensor × "
         f"quantity pairs, five-minute readings from {pg['first'][:16]} to {pg['last'][:16]} UTC, in time "
@@ -602,6 +726,8 @@ def write_report(_report, pg: dict, lite: dict) -> None:
         f"machine (1-minute load average when the run started: {pg['load']:.1f} on PostgreSQL, "
         f"{lite['load']:.1f} on SQLite; other work on the machine lowers every row alike, the ratios less). "
         "Ratios are to the physical baseline (c) of the same run.",
+        "",
+        rules_paragraph(pg, lite),
         "",
         f"### {pg['server']}",
         "",

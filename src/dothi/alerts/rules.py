@@ -439,18 +439,18 @@ def _save_states(changed: list[_State]) -> None:
             ],
         )
     else:
-        RuleSensorState.objects.bulk_update(
-            [
-                RuleSensorState(
-                    id=st.id, rule_id=st.rule_id, sensor_id=st.sensor_id, level=st.level,
-                    pending_level=st.pending_level, pending_since=st.pending_since,
-                    last_time=st.last_time, last_value=st.last_value,
-                )
-                for st in changed
-            ],
-            ["level", "pending_level", "pending_since", "last_time", "last_value"],
-            batch_size=500,
-        )
+        # executemany of one small UPDATE: an ORM bulk_update builds a CASE per row and field.
+        adapt = connection.ops.adapt_datetimefield_value
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET level = %s, pending_level = %s, pending_since = %s, "  # noqa: S608
+                "last_time = %s, last_value = %s WHERE id = %s",
+                [
+                    (st.level, st.pending_level, adapt(st.pending_since), adapt(st.last_time), st.last_value,
+                     st.id)
+                    for st in changed
+                ],
+            )
 
 
 def _transition(batch, rule: CompiledRule, states: dict[tuple[int, int], _State]) -> None:
