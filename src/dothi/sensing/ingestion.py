@@ -383,7 +383,8 @@ def _store_postgresql(cat: Catalogue, rows, *, want_rows: bool, now: datetime, n
                 v=list(columns[3]),
             )
             # Few rows: ON CONFLICT's extra cost is negligible, and no savepoint round trips.
-            cur.execute(_PG_STATEMENTS[(_PG_ARRAY_SOURCE, True, whole_hours)] + tail, params, binary=want_rows)
+            statement = _PG_STATEMENTS[(_PG_ARRAY_SOURCE, True, whole_hours)]
+            cur.execute(statement + tail, params, binary=want_rows)
         else:
             cur.execute(_PG_CREATE)
             if nested:
@@ -403,9 +404,11 @@ def _store_postgresql(cat: Catalogue, rows, *, want_rows: bool, now: datetime, n
             # ON CONFLICT DO NOTHING.
             try:
                 with transaction.atomic():
-                    cur.execute(_PG_STATEMENTS[(_PG_TEMP_SOURCE, False, whole_hours)] + tail, params, binary=want_rows)
+                    statement = _PG_STATEMENTS[(_PG_TEMP_SOURCE, False, whole_hours)]
+                    cur.execute(statement + tail, params, binary=want_rows)
             except UniqueViolation:
-                cur.execute(_PG_STATEMENTS[(_PG_TEMP_SOURCE, True, whole_hours)] + tail, params, binary=want_rows)
+                statement = _PG_STATEMENTS[(_PG_TEMP_SOURCE, True, whole_hours)]
+                cur.execute(statement + tail, params, binary=want_rows)
         if want_rows:
             # Fetched in binary (`binary=want_rows` above): decoding the rows' timestamps from text took
             # about 15 times as long, and listeners are on every production ingestion path.
