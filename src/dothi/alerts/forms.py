@@ -17,37 +17,20 @@ from django.utils.translation import gettext_lazy as _
 
 from dothi.alerts.models import Certainty, Severity, Urgency
 from dothi.core.errors import DomainError
+from dothi.core.forms import StyledForm
+from dothi.core.forms import apply_error as core_apply_error
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 MAX_ATTACHMENTS = 5
 MAX_POLYGON_CHARS = 200_000  # a hand-drawn or pasted area; a whole commune boundary fits easily
 
 
-class StyledForm(forms.Form):
-    """Bootstrap classes on every widget."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput | forms.RadioSelect | forms.CheckboxSelectMultiple):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select | forms.SelectMultiple):
-                widget.attrs.setdefault("class", "form-select")
-            elif not isinstance(widget, forms.HiddenInput):
-                widget.attrs.setdefault("class", "form-control")
+_ALIASES = {"area": "commune_codes", "communes": "commune_codes"}  # services speak of the area as a whole
 
 
 def apply_error(form: forms.Form, exc: DomainError | str, field: str | None = None) -> None:
     """Show a service's refusal next to the field it names (or above the form)."""
-    message = exc.message if isinstance(exc, DomainError) else str(exc)
-    name = field or (exc.field if isinstance(exc, DomainError) else None) or ""
-    # Services speak of the area as a whole ("area") or of its parts.
-    name = {"area": "commune_codes", "communes": "commune_codes"}.get(name, name)
-    if name in form.fields and not isinstance(form.fields[name].widget, forms.HiddenInput):
-        form.add_error(name, message)
-    else:
-        form.add_error(None, message)
+    core_apply_error(form, exc, field, aliases=_ALIASES)
 
 
 class _MultipleFileInput(forms.ClearableFileInput):

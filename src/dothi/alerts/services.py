@@ -54,6 +54,7 @@ from dothi.core.geo import locate
 from dothi.core.models import AuditEvent, City, Commune, CommuneArea
 from dothi.core.parsing import clean_text
 from dothi.core.permissions import PLATFORM_ADMIN, require, roles_of
+from dothi.core.uploads import read_limited
 
 S = PublicWarning.Status
 SEVERE = (Severity.SEVERE, Severity.EXTREME)
@@ -213,21 +214,7 @@ def _clean_attachment(item: Any) -> _CleanAttachment:
         code="file_too_large",
     )
     name, content, description = _read_upload(item)
-    if isinstance(content, bytes | bytearray | memoryview):
-        data = bytes(content)
-    elif hasattr(content, "read"):
-        size = getattr(content, "size", None)
-        if isinstance(size, int) and size > limit:
-            raise too_big
-        if hasattr(content, "seek"):
-            content.seek(0)
-        data = content.read(limit + 1)
-    else:
-        raise InvalidInput(_("The file could not be read."), field=field, code="file_invalid")
-    if len(data) > limit:
-        raise too_big
-    if not data:
-        raise InvalidInput(_("The file is empty."), field=field, code="file_invalid")
+    data = read_limited(content, limit=limit, field=field, too_big=too_big)
     kind = next(((mime, ext) for sig, mime, ext in _SIGNATURES if data.startswith(sig)), None)
     if kind is None:
         raise InvalidInput(

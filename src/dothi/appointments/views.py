@@ -31,6 +31,7 @@ from dothi.appointments.qr import booking_qr_svg
 from dothi.core.calendar import WorkingCalendar
 from dothi.core.cities import page_city
 from dothi.core.errors import DomainError
+from dothi.core.forms import apply_error
 from dothi.core.models import Feedback
 from dothi.core.permissions import can
 from dothi.core.ratelimit import citizen_write
@@ -253,7 +254,7 @@ def confirm(request, slot: int):
                 request=request,
             )
         except DomainError as exc:
-            forms.apply_error(form, exc, field="__all__")
+            apply_error(form, exc, field="__all__")
             error, status = exc, _status(exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc) or _("You cannot book an appointment."))
@@ -429,7 +430,7 @@ def reschedule(request, code: str):
                     actor=request.user, booking=booking, slot=form.cleaned_data["slot"], request=request
                 )
             except DomainError as exc:
-                forms.apply_error(form, exc, field="__all__")
+                apply_error(form, exc, field="__all__")
                 status = _status(exc)
             except PermissionDenied as exc:
                 form.add_error(None, str(exc))
@@ -477,7 +478,7 @@ def rate(request, code: str):
             comment=form.cleaned_data["comment"],
         )
     except DomainError as exc:
-        forms.apply_error(form, exc)
+        apply_error(form, exc)
         context = _detail_context(request, booking, rating_form=form)
         return render(request, "appointments/detail.html", context, status=_status(exc))
     messages.success(request, _("Thank you for your rating."))
@@ -631,7 +632,7 @@ def check_in(request, office: str, counter: int):
             request=request,
         )
     except DomainError as exc:
-        forms.apply_error(form, exc, field="code")
+        apply_error(form, exc, field="code")
         return _counter_answer(request, found, status=_status(exc), check_in_form=form)
     notice = _("Checked in: number %(number)s (%(code)s, %(service)s).") % {
         "number": booking.queue_number,
@@ -717,7 +718,7 @@ def walk_in(request, office: str, counter: int):
             request=request,
         )
     except DomainError as exc:
-        forms.apply_error(form, exc)
+        apply_error(form, exc)
         return _counter_answer(request, found, status=_status(exc), walk_in_form=form)
     notice = _("Walk-in number %(number)s joins the queue (%(service)s).") % {
         "number": booking.queue_number,

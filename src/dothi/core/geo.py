@@ -7,6 +7,7 @@ are not available everywhere dothi runs); Shapely does the geometry work in proc
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sqlite3
@@ -197,6 +198,13 @@ def approximate_cells(centres: list[tuple[str, float, float, float | None]]) -> 
     return result
 
 
+@functools.lru_cache(maxsize=8)
+def _approximate_cells_of(centres: tuple[tuple[str, float, float, float | None], ...]) -> dict:
+    # The same centres always give the same cells (Shapely geometries are immutable): a province's
+    # cells are computed once per process however often its boundaries are rebuilt.
+    return approximate_cells(list(centres))
+
+
 def _bbox_fields(geom: BaseGeometry) -> dict[str, float]:
     min_lon, min_lat, max_lon, max_lat = geom.bounds
     return {"min_lon": min_lon, "min_lat": min_lat, "max_lon": max_lon, "max_lat": max_lat}
@@ -225,7 +233,7 @@ def city_build_approximate_boundaries(city: City) -> int:
     )
     # Cells are built from every commune (official or not), so approximate neighbours of an official
     # boundary still stop roughly where that commune begins.
-    cells = approximate_cells([(c.code, c.centre_lon, c.centre_lat, c.area_km2) for c in communes])
+    cells = _approximate_cells_of(tuple((c.code, c.centre_lon, c.centre_lat, c.area_km2) for c in communes))
     CommuneArea.objects.filter(city=city, approximate=True).delete()
     rows = [
         CommuneArea(

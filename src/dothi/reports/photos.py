@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from dothi.core.errors import InvalidInput
+from dothi.core.uploads import read_limited
 
 MAX_PHOTOS = 5
 # Decoding a huge image costs memory even when the file is small: refuse absurd dimensions.
@@ -43,22 +44,9 @@ def _read(upload, field: str) -> tuple[bytes, str]:
     name = ""
     if isinstance(upload, tuple) and len(upload) == 2:
         name, upload = upload
-    if isinstance(upload, bytes | bytearray | memoryview):
-        data = bytes(upload)
-    elif hasattr(upload, "read"):
+    if hasattr(upload, "read"):
         name = name or getattr(upload, "name", "") or ""
-        size = getattr(upload, "size", None)
-        if isinstance(size, int) and size > limit:
-            raise too_big
-        if hasattr(upload, "seek"):
-            upload.seek(0)
-        data = upload.read(limit + 1)
-    else:
-        raise InvalidInput(_("The file could not be read."), field=field, code="file_invalid")
-    if len(data) > limit:
-        raise too_big
-    if not data:
-        raise InvalidInput(_("The file is empty."), field=field, code="file_invalid")
+    data = read_limited(upload, limit=limit, field=field, too_big=too_big)
     return data, str(name)[:100]
 
 
