@@ -438,3 +438,30 @@ def test_through_the_services(ax, publish_warning):
     assert (done.status, done.targeted, done.inbox) == ("done", 1, 1)
     note = Notification.objects.get(recipient=user)
     assert (note.topic, note.title, note.url) == ("alerts.flood", "Flood warning", f"/alerts/{warning.uid}/")
+
+
+def test_a_failed_fanout_task_is_queued_again_with_back_off(ax, monkeypatch, settings):
+    from dothi.alerts import tasks
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    fanout = publish(make_warning(ax))
+    DBTaskResult.objects.all().delete()  # whatever publishing queued; this test runs the task by hand
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database restarting")
+
+    monkeypatch.setattr(delivery, "_write_inbox", broken)
+    before = timezone.now()
+    with pytest.raises(RuntimeError):
+        tasks.fanout.call(fanout.pk, 2)
+    retry = DBTaskResult.objects.get(task_path="dothi.alerts.tasks.fanout")
+    assert retry.args_kwargs["args"] == [fanout.pk, 3]
+    expected = tasks.FANOUT_RETRY_BASE_SECONDS * 2**2
+    assert expected - 1 <= (retry.run_after - before).total_seconds() <= expected + 5
+
+    DBTaskResult.objects.all().delete()
+    with pytest.raises(RuntimeError):
+        tasks.fanout.call(fanout.pk, tasks.FANOUT_RETRIES)  # the last attempt: nothing more is queued
+    assert not DBTaskResult.objects.exists()
+    fanout.refresh_from_db()
+    assert fanout.status == "failed"
