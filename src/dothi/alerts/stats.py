@@ -28,9 +28,8 @@ Definitions (a period is the city's local days [start, end)):
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -44,6 +43,7 @@ from dothi.alerts.models import (
     SubscriptionArea,
 )
 from dothi.core.manifests import KpiCalculator, KpiValue, OpenDataset, Period
+from dothi.core.stats import percentile_cont
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -64,18 +64,6 @@ def _bounds(city: City, period: Period) -> tuple[dt.datetime, dt.datetime]:
 
 def _no_data(note: str) -> KpiValue:
     return KpiValue(value=None, numerator=0, denominator=0, sample_size=0, note=note)
-
-
-def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
-    """Continuous percentile (linear interpolation, as PostgreSQL's PERCENTILE_CONT)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    if low == high:
-        return float(ordered[low])
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _published_in(city: City, period: Period) -> QuerySet[PublicWarning]:

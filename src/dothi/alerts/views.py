@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from dothi.alerts import atom, selectors, services
 from dothi.alerts.models import SafetyReply, Severity
 from dothi.core import selectors as core_selectors
+from dothi.core.cities import map_centre as _centre
 from dothi.core.cities import page_city
 from dothi.core.errors import DomainError, NotFound
 from dothi.core.notifications import channels as channel_registry
@@ -97,17 +98,6 @@ class FilterForm(forms.Form):
     def chosen(self) -> str | None:
         """The chosen category; an unknown one filters nothing (a public page never fails)."""
         return (self.cleaned_data.get("category") or None) if self.is_valid() else None
-
-
-def _centre(city) -> dict:
-    bbox = city.bbox
-    if bbox is None:
-        return {"lat": "16.05", "lon": "108.2", "bbox": ""}
-    return {
-        "lat": f"{(bbox[1] + bbox[3]) / 2:.6f}",
-        "lon": f"{(bbox[0] + bbox[2]) / 2:.6f}",
-        "bbox": ",".join(f"{v:.6f}" for v in bbox),
-    }
 
 
 @require_safe

@@ -9,9 +9,8 @@ of its day. Percentiles are continuous (linear interpolation, as PostgreSQL's PE
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q
@@ -22,6 +21,7 @@ from dothi.appointments.models import Booking, BookingStatus
 from dothi.core.errors import InvalidInput
 from dothi.core.manifests import KpiCalculator, KpiValue, OpenDataset, Period
 from dothi.core.permissions import require
+from dothi.core.stats import percentile_cont
 
 if TYPE_CHECKING:
     from dothi.core.models import City
@@ -30,17 +30,6 @@ FEEDBACK_SUBJECT = "appointments.booking"
 OPEN_DATASET_MIN_GROUP = 5
 SERVED_WITHIN_MINUTES = 15
 B = BookingStatus
-
-
-def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    if low == high:
-        return float(ordered[low])
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def _no_data(note: str) -> KpiValue:

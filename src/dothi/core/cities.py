@@ -87,3 +87,16 @@ def page_city(request) -> City:
     if city is None:
         raise Http404
     return city
+
+
+def map_centre(city: City) -> dict[str, str]:
+    """Where a city's maps open: the centre and bounding box of its communes, as the data attributes the
+    map scripts read (Đà Nẵng's centre until boundaries exist)."""
+    bbox = city.bbox
+    if bbox is None:
+        return {"lat": "16.05", "lon": "108.2", "bbox": ""}
+    return {
+        "lat": f"{(bbox[1] + bbox[3]) / 2:.6f}",
+        "lon": f"{(bbox[0] + bbox[2]) / 2:.6f}",
+        "bbox": ",".join(f"{v:.6f}" for v in bbox),
+    }

@@ -16,9 +16,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -46,6 +45,7 @@ from dothi.core.errors import InvalidInput
 from dothi.core.manifests import KpiCalculator, KpiValue, OpenDataset, Period
 from dothi.core.models import Feedback
 from dothi.core.permissions import require
+from dothi.core.stats import percentile_cont
 from dothi.reports.models import OPEN_STATUSES, Report
 
 if TYPE_CHECKING:
@@ -66,20 +66,6 @@ COLUMNS = (
 
 
 # --- Percentiles ----------------------------------------------------------------------------------
-
-
-def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
-    """The continuous percentile exactly as PostgreSQL's PERCENTILE_CONT computes it: the value at
-    position fraction × (n − 1) of the sorted values, interpolated linearly between neighbours."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low = math.floor(position)
-    high = math.ceil(position)
-    if low == high:
-        return float(ordered[low])
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 class PercentileCont(Aggregate):

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from dothi.core import selectors as core_selectors
+from dothi.core.cities import map_centre as _centre
 from dothi.core.cities import page_city
 from dothi.core.errors import DomainError, NotFound
 from dothi.core.models import Feedback
@@ -67,17 +68,6 @@ def _report_form_context(request, form, *, on_behalf: bool = False) -> dict:
         "communes_url": reverse("api:communes_geojson"),
         "centre": _centre(city),
         "categories": form.categories,
-    }
-
-
-def _centre(city) -> dict:
-    bbox = city.bbox
-    if bbox is None:
-        return {"lat": "16.05", "lon": "108.2", "bbox": ""}
-    return {
-        "lat": f"{(bbox[1] + bbox[3]) / 2:.6f}",
-        "lon": f"{(bbox[0] + bbox[2]) / 2:.6f}",
-        "bbox": ",".join(f"{v:.6f}" for v in bbox),
     }
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
+from dothi.core.cities import map_centre as _centre
 from dothi.core.cities import page_city
 from dothi.core.errors import DomainError, NotFound
 from dothi.core.models import Organisation
@@ -36,17 +37,6 @@ PERIODS: dict[str, tuple[timedelta, object]] = {
     "1y": (timedelta(days=365), gettext_lazy("1 year")),
 }
 DEFAULT_PERIOD = "24h"
-
-
-def _centre(city) -> dict:
-    bbox = city.bbox
-    if bbox is None:
-        return {"lat": "16.05", "lon": "108.2", "bbox": ""}
-    return {
-        "lat": f"{(bbox[1] + bbox[3]) / 2:.6f}",
-        "lon": f"{(bbox[0] + bbox[2]) / 2:.6f}",
-        "bbox": ",".join(f"{v:.6f}" for v in bbox),
-    }
 
 
 def _json(body, *, public: bool, status: int = 200, max_age: int = 60) -> HttpResponse:
