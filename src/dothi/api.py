@@ -77,6 +77,8 @@ def _mount() -> None:
     from dothi.appointments.api import router as appointments_router
     from dothi.core.api import router as core_router
     from dothi.identity.api import router as identity_router
+    from dothi.ioc.api import router as ioc_router
+    from dothi.layers.api import router as layers_router
     from dothi.reports.api import router as reports_router
     from dothi.sensing.api import router as sensing_router
 
@@ -86,6 +88,8 @@ def _mount() -> None:
     api.add_router("/appointments/", appointments_router)
     api.add_router("/sensing/", sensing_router)
     api.add_router("/alerts/", alerts_router)
+    api.add_router("/layers/", layers_router)
+    api.add_router("/ioc/", ioc_router)
 
 
 _mount()

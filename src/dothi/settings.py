@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "dothi.appointments",
     "dothi.sensing",
     "dothi.alerts",
+    "dothi.layers",
+    "dothi.ioc",
     "dothi.web",
 ]
 INSTALLED_APPS += env_list("EXTRA_APPS")

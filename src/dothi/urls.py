@@ -16,6 +16,8 @@ urlpatterns = [
     path("appointments/", include("dothi.appointments.urls")),
     path("sensors/", include("dothi.sensing.urls")),
     path("alerts/", include("dothi.alerts.urls")),
+    path("layers/", include("dothi.layers.urls")),
+    path("ioc/", include("dothi.ioc.urls")),
     path("", include("dothi.core.urls")),
     path("", include("dothi.web.urls")),
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -68,12 +68,59 @@ class OpenDataset:
 
 @dataclass(frozen=True)
 class Panel:
-    """A control-centre panel: a GeoJSON or figure source the IOC module draws."""
+    """A control-centre panel the IOC module draws; `data(city)` returns one of these shapes by `kind`:
+
+    - "geojson": a FeatureCollection drawn on the map; each feature's properties carry `id`, `title`,
+      `level` ("normal" | "info" | "warning" | "danger" | "muted": the colour), optional `meta` (one line,
+      e.g. "PM2.5 62 µg/m³ · 3 min ago"), `url` (the module's page, opened in a new tab) and `fragment`
+      (an HTML fragment the IOC loads into its side drawer: a sensor's chart, a report's timeline).
+    - "counts": {"items": [{"label", "value", "level"?, "url"?}]}: figures in a side panel.
+    - "series": {"unit", "labels": [ISO dates or times], "series": [{"label", "values": [number | None]}]}:
+      a trend chart.
+    - "list": {"items": [{"title", "meta"?, "level"?, "url"?, "at"? (ISO time)}]}.
+
+    Called on every refresh of the control centre (every `refresh_seconds`): a query or two, bounded."""
 
     code: str
     title: str
     data: Callable[[City], dict[str, Any]]
-    kind: str = "geojson"  # or "figure", "list"
+    kind: str = "geojson"  # "geojson" | "counts" | "series" | "list"
+    # Roles that may see it; empty: every role allowed to open the control centre (ioc.view).
+    roles: frozenset[str] = frozenset()
+    order: int = 100
+    refresh_seconds: int = 15
+    default_on: bool = True  # a map layer shown when the screen opens
+
+
+@dataclass(frozen=True)
+class AlarmCandidate:
+    """A condition an operator should see (a breach, an overdue report, a sensor gone silent), as a
+    module's alarm source reports it. `key` identifies the condition ("sensing.silent:DN-AQ-004"): the
+    IOC keeps one alarm per key until an operator closes it."""
+
+    key: str
+    kind: str  # "breach" | "overdue" | "silent" | ...
+    title: str
+    raised_at: datetime
+    level: str = "warning"  # "info" | "warning" | "danger"
+    detail: str = ""
+    url: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    commune_code: str = ""
+
+
+@dataclass(frozen=True)
+class PointSet:
+    """Rows of a module that carry a location and the commune found from it (reports, sensors, offices,
+    features). When official commune boundaries replace the approximate cells, core re-locates every
+    point set: `rows(city)` yields (pk, lon, lat, current commune code or None); `assign(city, changes)`
+    writes the new commune of each changed row in bulk and returns how many it wrote."""
+
+    code: str  # "reports.report"
+    label: str
+    rows: Callable[[City], Iterable[tuple[Any, float, float, str | None]]]
+    assign: Callable[[City, list[tuple[Any, str]]], int]
 
 
 @dataclass(frozen=True)
@@ -121,6 +168,17 @@ class Manifest:
     # "info"), "text", "meta", "group"}; only "title" is required. Called on every home page view: keep
     # it to a query or two.
     home_notices: Callable[..., list[dict[str, Any]]] | None = None
+    # source(city, now) -> the conditions operators should see now (AlarmCandidate); the IOC sweep calls
+    # every source each minute. Keep it to a query or two.
+    alarm_sources: tuple[Callable[..., Iterable[AlarmCandidate]], ...] = ()
+    # summary(city, commune) -> [{"label", "value", "level"?, "url"?}]: the module's figures for one
+    # commune, shown when an operator clicks a ward on the control centre's map.
+    ward_summary: Callable[..., list[dict[str, Any]]] | None = None
+    # Located rows re-assigned to communes when official boundaries are imported (core.geo.reassign_points).
+    point_sets: tuple[PointSet, ...] = ()
+    # Published read functions other modules may call by name through `registry.provided(name)`, e.g.
+    # "sensing.sensor_points": (city, quantities=None) -> [(lon, lat)]. Names start with the module's.
+    provides: dict[str, Callable[..., Any]] = field(default_factory=dict)
 
 
 class ManifestRegistry:
@@ -189,6 +247,23 @@ class ManifestRegistry:
             if m.home_notices is not None and city.module_enabled(m.name):
                 found.extend({"module": m.name, **notice} for notice in m.home_notices(request, city))
         return found
+
+    def alarm_sources(self, city: City) -> list[tuple[str, Callable[..., Iterable[AlarmCandidate]]]]:
+        """(module name, source) of every module enabled in the city."""
+        return [(m.name, s) for m in self.all() if city.module_enabled(m.name) for s in m.alarm_sources]
+
+    def ward_summaries(self, city: City) -> list[tuple[Manifest, Callable[..., list[dict[str, Any]]]]]:
+        return [(m, m.ward_summary) for m in self.all() if m.ward_summary and city.module_enabled(m.name)]
+
+    def point_sets(self) -> list[PointSet]:
+        return [p for m in self.all() for p in m.point_sets]
+
+    def provided(self, name: str) -> Callable[..., Any] | None:
+        """The read function published under `name`, or None when no installed module provides it."""
+        for m in self.all():
+            if name in m.provides:
+                return m.provides[name]
+        return None
 
     def feedback_subjects(self) -> set[str]:
         return {s for m in self.all() for s in m.feedback_subjects}

@@ -1,0 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
+from dothi.core.manifests import Manifest
+
+manifest = Manifest(name="ioc", label=_("Control centre"))
