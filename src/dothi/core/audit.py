@@ -28,6 +28,26 @@ def record(
     request=None,
 ) -> AuditEvent:
     """Record who did what to which object, in which city, when and from where."""
+    event = build(actor=actor, action=action, obj=obj, object_type=object_type, object_id=object_id,
+                  city=city, summary=summary, details=details, request=request)
+    event.save(force_insert=True)
+    return event
+
+
+def build(
+    *,
+    actor,
+    action: str,
+    obj: dj_models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    city: City | None = None,
+    summary: str = "",
+    details: dict[str, Any] | None = None,
+    request=None,
+) -> AuditEvent:
+    """The audit record `record` writes, unsaved: for a service that inserts it together with the row it
+    is about (`core.inserts.insert_family`, the link being "object_id" cast as text)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -35,7 +55,7 @@ def record(
     if city is None and request is not None:
         city = getattr(request, "city", None)
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         city=city,
         actor=actor if authenticated else None,
         actor_label=(actor.get_username() if authenticated else "anonymous")[:150],

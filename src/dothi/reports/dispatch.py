@@ -102,11 +102,17 @@ def _dispatching_agencies() -> frozenset[int]:
     ))
 
 
+def takes_reports_elsewhere(agency_id: int) -> bool:
+    """Whether the agency takes its reports by e-mail or in its own Open311 system (an in-process set
+    lookup): such a report gets a ticket in the transaction that routes it."""
+    return agency_id in _dispatching_agencies()
+
+
 def on_routed(report: Report) -> ExternalTicket | None:
     """`report` was just routed to `report.agency` (filed, re-routed, re-categorised): inside that
     transaction, give it a ticket when the agency dispatches by e-mail or Open311, and send it once the
     transaction commits. Returns the ticket, or None for a queue agency."""
-    if report.agency_id not in _dispatching_agencies():
+    if not takes_reports_elsewhere(report.agency_id):
         return None
     dispatch = Dispatch.objects.filter(agency_id=report.agency_id).exclude(method=Method.QUEUE).first()
     if dispatch is None:

@@ -30,8 +30,9 @@ from django.utils.translation import gettext as _
 
 from dothi.core import audit
 from dothi.core.cities import policy
-from dothi.core.errors import InvalidInput, NotFound
+from dothi.core.errors import DomainError, InvalidInput, NotFound
 from dothi.core.geo import locate
+from dothi.core.inserts import insert_family
 from dothi.core.models import AuditEvent, City, Organisation
 from dothi.core.parsing import clean_text
 from dothi.core.permissions import PLATFORM_ADMIN, require, roles_of
@@ -406,7 +407,6 @@ def _admit_submission(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {**kwargs, "channel": channel}
 
 
-@_with_files(admit=_admit_submission)
 def report_submit(
     *,
     city: City,
@@ -423,41 +423,60 @@ def report_submit(
     open311_key: Open311Key | None = None,
     idempotency_key: str = "",
     request=None,
-    _written: list[str],
 ) -> Report:
     """File a report. `actor` is the signed-in citizen (channel "app"), the hotline or counter staff
     member filing for a caller (channels "hotline", "walk_in", with `contact`), or None for a
     third-party app (channel "open311", with `open311_key` and the app's `contact`).
 
     The same reporter (or key, or staff member) sending the same `idempotency_key` again gets the
-    report created the first time, even when both requests race."""
+    report created the first time, even when both requests race.
+
+    The report, its timeline event, its follower and its audit record are one insert
+    (`core.inserts.insert_family`: one statement on PostgreSQL). A report without photos whose agency
+    takes its reports in the platform's queue needs nothing else, so it is written outside any
+    transaction in one round trip; photos (files to clean up on failure) and dispatch to an agency's
+    own system (a ticket, sent once the transaction commits) run in one transaction as before."""
+    from dothi.reports import dispatch
+
+    kwargs = _admit_submission({
+        "actor": actor, "city": city, "open311_key": open311_key, "request": request, "channel": channel,
+    })
+    channel = kwargs["channel"]
     idempotency_key = clean_text(idempotency_key, field="idempotency_key", max_len=100, required=False)
     reporter = actor if channel == Channel.APP else None
     filed_by = actor if channel in (Channel.HOTLINE, Channel.WALK_IN) else None
     key = open311_key if channel == Channel.OPEN311 else None
-    existing = _existing_idempotent(
-        reporter=reporter, open311_key=key, filed_by=filed_by, idempotency_key=idempotency_key
-    )
-    if existing is not None:
-        return existing
 
-    # Validate everything before the first write.
-    category = selectors.category_by_code(city=city, code=category_code)
-    description_clean = clean_text(
-        description,
-        field="description",
-        max_len=DESCRIPTION_MAX,
-        required=True,
-        message=_("Describe the problem."),
-    )
-    address = clean_text(address, field="address", max_len=ADDRESS_MAX, required=False)
-    commune = locate(city, lon, lat)
-    lat, lon = float(lat), float(lon)
-    answers = _validate_attributes(category, attributes)
-    agency = selectors.route(category=category, commune=commune)
+    def replayed() -> Report | None:
+        return _existing_idempotent(
+            reporter=reporter, open311_key=key, filed_by=filed_by, idempotency_key=idempotency_key
+        )
+
+    # Validate everything before the first write. A retried submission is recognised when its insert
+    # clashes with the first one (below) or, when it no longer validates (a category since closed),
+    # here: either way it gets the report created the first time.
+    try:
+        category = selectors.category_by_code(city=city, code=category_code)
+        description_clean = clean_text(
+            description,
+            field="description",
+            max_len=DESCRIPTION_MAX,
+            required=True,
+            message=_("Describe the problem."),
+        )
+        address = clean_text(address, field="address", max_len=ADDRESS_MAX, required=False)
+        commune = locate(city, lon, lat)
+        lat, lon = float(lat), float(lon)
+        answers = _validate_attributes(category, attributes)
+        agency = selectors.route(category=category, commune=commune)
+        cleaned = photos_mod.clean_many(photos, field="photos")
+        contact_clean = _clean_contact(contact) if channel != Channel.APP else {}
+    except DomainError:
+        existing = replayed()
+        if existing is not None:
+            return existing
+        raise
     possible_duplicate_id = selectors.nearest_open_report_id(city=city, category=category, lat=lat, lon=lon)
-    cleaned = photos_mod.clean_many(photos, field="photos")
-    contact_clean = _clean_contact(contact) if channel != Channel.APP else {}
 
     now = timezone.now()
     report = Report(
@@ -483,48 +502,61 @@ def report_submit(
         reporter_contact_enc=_encrypt_contact(contact_clean),
         possible_duplicate_id=possible_duplicate_id,
     )
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    children: list = [(
+        ReportEvent(report=report, kind=ReportEvent.Kind.SUBMITTED, actor=actor if authenticated else None,
+                    to_status=Status.RECEIVED, public=True, data={"channel": channel}, at=now),
+        ("report_id", ""),
+    )]
+    if reporter is not None:
+        children.append((Follower(report=report, user=reporter), ("report_id", "")))  # a new report
+    if not cleaned and not dispatch.takes_reports_elsewhere(agency.pk):
+        return _insert_report(report, children, actor=actor, request=request, replayed=replayed)
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            created = _insert_report(report, children, actor=actor, request=request, replayed=replayed)
+            if not getattr(created, "created_now", False):
+                return created
+            _save_files(created, cleaned, kind=ReportPhoto.Kind.REPORT, uploaded_by=actor, written=written)
+            dispatch.on_routed(created)
+            return created
+    except BaseException:
+        _discard(written)
+        raise
+
+
+def _insert_report(report: Report, children: list, *, actor, request, replayed) -> Report:
+    """Insert the report with its children and audit record under a fresh reference; on a unique clash
+    return the report a concurrent retry of the same submission created, else draw another reference."""
+    now = report.submitted_at
+    key = report.open311_key
     for _attempt in range(5):
-        report.reference = new_reference(city, now)
+        report.reference = new_reference(report.city, now)
+        record = audit.build(
+            actor=actor,
+            action=AuditEvent.Action.CREATE,
+            obj=report,
+            city=report.city,
+            request=request,
+            summary=f"report {report.reference} ({report.category.code})",
+            details={"channel": report.channel, "agency": report.agency.code,
+                     "open311_key": key.prefix if key else "",
+                     "possible_duplicate": report.possible_duplicate_id},
+        )
         try:
-            with transaction.atomic():  # savepoint: a unique clash leaves the outer transaction usable
-                report.save(force_insert=True)
+            insert_family(report, [*children, (record, ("object_id", "text"))])
             break
         except IntegrityError:
             report.pk = None
-            # A concurrent retry of the same submission won the race: return its report.
-            existing = _existing_idempotent(
-                reporter=reporter, open311_key=key, filed_by=filed_by, idempotency_key=idempotency_key
-            )
+            existing = replayed()
             if existing is not None:
                 return existing
             # Otherwise the reference collided (1 in 10^9 per day and city): draw another.
     else:  # pragma: no cover - needs five collisions in a row
         raise IntegrityError("Could not allocate a report reference.")
-
-    _save_files(report, cleaned, kind=ReportPhoto.Kind.REPORT, uploaded_by=actor, written=_written)
-    _event(
-        report,
-        kind=ReportEvent.Kind.SUBMITTED,
-        actor=actor,
-        to_status=Status.RECEIVED,
-        data={"channel": channel},
-        at=now,
-    )
-    if reporter is not None:
-        Follower.objects.create(report=report, user=reporter)  # a new report: no follower yet
     if key is not None:
         Open311Key.objects.filter(pk=key.pk).update(last_used_at=now)
-    audit.record(
-        actor=actor,
-        action=AuditEvent.Action.CREATE,
-        obj=report,
-        city=city,
-        request=request,
-        summary=f"report {report.reference} ({category.code})",
-        details={"channel": channel, "agency": agency.code, "open311_key": key.prefix if key else "",
-                 "possible_duplicate": possible_duplicate_id},
-    )
-    _dispatch_on_commit(report)  # dispatch: e-mail / Open311 agencies only (see the helper)
     report.created_now = True  # not an idempotent replay: its timeline is the submission alone
     return report
 
@@ -1236,3 +1268,11 @@ def validate_rating(*, author, city: City, subject_id: str) -> None:
         raise PermissionDenied(_("Only the reporter can rate the handling of this report."))
     if report.status not in (Status.RESOLVED, Status.CLOSED):
         raise InvalidInput(_("A report can be rated once it is resolved."), field="subject_id")
+
+
+def report_points_assign(*, city: City, changes: list[tuple[int, str]]) -> int:
+    """Write the communes core.geo.reassign_points found for Report rows, in bulk (no other column)."""
+    from dothi.core.geo import write_communes
+    from dothi.reports.models import Report
+
+    return write_communes(Report, city=city, changes=changes)
