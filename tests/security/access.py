@@ -57,6 +57,16 @@ RULES: dict[str, set[str]] = {
     "alerts_drafting": {"agency_staff", "agency_manager", "operator", "city_admin", "platform_admin"},
     "alerts_approving": {"agency_manager", "operator", "city_admin", "platform_admin"},
     "alerts_replies": {"agency_manager", "operator", "city_admin", "platform_admin"},
+    # Control centre (issue 7): who opens it (ioc.view) and who handles alarms, writes the incident log
+    # and hands shifts over (ioc.alarm.handle, ioc.log.write, ioc.handover).
+    "ioc_viewing": {"operator", "city_admin", "council_member", "agency_manager", "platform_admin"},
+    "ioc_handling": {"operator", "city_admin", "platform_admin"},
+    # Spatial layers (issue 7): the staff area (any of layers.manage, layers.import, layers.population),
+    # managing the catalogue (layers.manage), importing (layers.import), population (layers.population).
+    "layers_staff": {"agency_manager", "operator", "city_admin", "platform_admin"},
+    "layers_managing": {"operator", "city_admin", "platform_admin"},
+    "layers_importing": {"agency_manager", "operator", "city_admin", "platform_admin"},
+    "layers_population": {"city_admin", "platform_admin"},
 }
 
 ACCESS: dict[str, str | dict[str, str]] = {
@@ -129,6 +139,13 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "admin:sensing_rejectioncount_delete": "nobody",
     # The walk's sample quantity (id 1) is a global one: only platform administrators delete those.
     "admin:sensing_quantity_delete": "platform_admin",
+    # Spatial layers (issue 7): city administrators configure their city's layers and population data;
+    # the imports changelog and the features are read-only there (they change only by import).
+    "admin:layers_*": "admin_site",
+    "admin:layers_layerimport_add": "nobody",
+    "admin:layers_layerimport_delete": "nobody",
+    "admin:layers_feature_add": "nobody",
+    "admin:layers_feature_delete": "nobody",
     # --- The shell ------------------------------------------------------------------------------------
     "web:home": "public",
     "web:offline": "public",
@@ -273,6 +290,76 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "POST /api/v1/alerts/warnings/{uid}/reject": "alerts_approving",
     "POST /api/v1/alerts/warnings/{uid}/update": "alerts_approving",
     "POST /api/v1/alerts/warnings/{uid}/cancel": "alerts_approving",
+    # --- Control-centre drill-downs (issue 7, what sensing, reports and alerts contribute): HTML
+    # fragments for the control centre's side drawer, readable like the pages they summarise — public
+    # sensors, reports and warnings to all; private sensors, and confidential or hidden reports, to the
+    # staff allowed (404 otherwise, as for the walk's sample codes); read-only, other methods 405 ----
+    "sensing:fragment": {"GET": "public", "*": "nobody"},
+    "reports:fragment": {"GET": "public", "*": "nobody"},
+    "alerts:fragment": {"GET": "public", "*": "nobody"},
+    # --- Control centre (issue 7, ioc): the screen, its panels' JSON, the alarm list htmx polls and a
+    # ward's fragment are for those who may open it; the alarms, log and handover pages too, their POSTs
+    # (acknowledge, assign, close, a log entry, a handover and accepting one) for those who handle
+    # alarms. The walk's sample ids and codes do not exist (404 past the checks); its empty POSTs are
+    # refused as bad input (4xx). The admin is read-only. -------------------------------------------
+    "ioc:screen": {"GET": "ioc_viewing", "*": "nobody"},
+    "ioc:panel": {"GET": "ioc_viewing", "*": "nobody"},
+    "ioc:alarms": {"GET": "ioc_viewing", "*": "nobody"},
+    "ioc:alarms_fragment": {"GET": "ioc_viewing", "*": "nobody"},
+    "ioc:ward": {"GET": "ioc_viewing", "*": "nobody"},
+    "ioc:alarm_acknowledge": "ioc_handling",
+    "ioc:alarm_assign": "ioc_handling",
+    "ioc:alarm_close": "ioc_handling",
+    "ioc:log": {"GET": "ioc_viewing", "*": "ioc_handling"},
+    "ioc:handover": {"GET": "ioc_viewing", "*": "ioc_handling"},
+    "ioc:handover_accept": "ioc_handling",
+    "GET /api/v1/ioc/panels": "ioc_viewing",
+    "GET /api/v1/ioc/panels/{code}": "ioc_viewing",
+    "GET /api/v1/ioc/alarms": "ioc_viewing",
+    "POST /api/v1/ioc/alarms/{alarm_id}/acknowledge": "ioc_handling",
+    "POST /api/v1/ioc/alarms/{alarm_id}/assign": "ioc_handling",
+    "POST /api/v1/ioc/alarms/{alarm_id}/close": "ioc_handling",
+    "GET /api/v1/ioc/log": "ioc_viewing",
+    "POST /api/v1/ioc/log": "ioc_handling",
+    "GET /api/v1/ioc/handovers": "ioc_viewing",
+    "POST /api/v1/ioc/handovers": "ioc_handling",
+    "POST /api/v1/ioc/handovers/{handover_id}/accept": "ioc_handling",
+    "GET /api/v1/ioc/wards/{code}": "ioc_viewing",
+    "admin:ioc_*": "admin_site",
+    "admin:ioc_alarm_add": "nobody",
+    "admin:ioc_alarm_delete": "nobody",
+    "admin:ioc_incidententry_add": "nobody",
+    "admin:ioc_incidententry_delete": "nobody",
+    "admin:ioc_shifthandover_add": "nobody",
+    "admin:ioc_shifthandover_delete": "nobody",
+    # --- Spatial layers (layers, issue 7): public reads (an internal layer is a 404 to those without
+    # layers.view_internal; the walk's sample code does not exist), the staff area under /layers/staff/
+    # (the sample layer and import do not exist: 404 past the checks) ---------------------------------
+    "layers:map": {"GET": "public", "*": "nobody"},
+    "layers:catalogue": {"GET": "public", "*": "nobody"},
+    "layers:search": {"GET": "public", "*": "nobody"},
+    "layers:detail": {"GET": "public", "*": "nobody"},
+    "layers:features": {"GET": "public", "*": "nobody"},
+    "layers:export": {"GET": "public", "*": "nobody"},
+    "layers:staff_home": {"GET": "layers_staff", "*": "nobody"},
+    "layers:staff_imports": {"GET": "layers_staff", "*": "nobody"},
+    "layers:staff_import_result": {"GET": "layers_staff", "*": "nobody"},
+    "layers:staff_new": "layers_managing",
+    "layers:staff_edit": "layers_managing",
+    "layers:staff_import": "layers_importing",
+    "layers:staff_population": "layers_population",
+    "GET /api/v1/layers/": "public",
+    "GET /api/v1/layers/search": "public",
+    "GET /api/v1/layers/measures": "public",
+    "GET /api/v1/layers/{code}": "public",
+    "GET /api/v1/layers/{code}/features": "public",
+    "GET /api/v1/layers/{code}/features/{fid}": "public",
+    "GET /api/v1/layers/{code}/export.geojson": "public",
+    "GET /api/v1/layers/{code}/imports": "public",
+    "POST /api/v1/layers/": "layers_managing",
+    "PATCH /api/v1/layers/{code}": "layers_managing",
+    "POST /api/v1/layers/{code}/imports": "layers_importing",
+    "POST /api/v1/layers/population": "layers_population",
     # --- The JSON API (also walked through the OpenAPI spec, below) -----------------------------------
     "api:openapi-json": "public",
     "api:openapi-view": "public",

@@ -1,5 +1,6 @@
 """What the warnings module contributes: operations and roles, navigation, the observation listener
-(rules), schedules, KPIs, open dataset, control-centre panels and demo data."""
+(rules), schedules, KPIs, open dataset, the control centre's panels, alarm sources and ward summary,
+and demo data."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from dothi.alerts.demo import seed
 from dothi.alerts.stats import DATASETS, KPIS
 from dothi.alerts.tasks import expire
-from dothi.core.manifests import Manifest, NavEntry, Panel
+from dothi.core.manifests import Manifest, NavEntry, Panel, PointSet
 
 # Other modules' code is reached through small wrappers that import it when first called: rules,
 # selectors and tasks import the models and services, which must not load while the app registry is
@@ -24,32 +25,37 @@ def _on_observations(batch) -> None:
 
 
 def _active_warnings_panel(city) -> dict[str, Any]:
+    """The active warnings' areas (geojson), coloured by their CAP severity."""
     from dothi.alerts import selectors
 
-    return selectors.active_geojson(city)
+    return selectors.ioc_active_geojson(city)
 
 
 def _need_help_panel(city) -> dict[str, Any]:
-    """How many people answered "I need help" to each active warning, and how many of those nobody has
-    handled yet: counts only (who and where is on the audited staff map, alerts:staff_replies)."""
+    """The active warnings with "I need help" replies nobody has handled yet (a list), with the totals
+    of every warning that asks: counts only (who and where is on the audited staff map,
+    alerts:staff_replies)."""
     from dothi.alerts import selectors
 
-    items = [
-        {
-            "uid": str(w.uid),
-            "label": w.headline,
-            "need_help": w.n_need_help,
-            "open": w.n_open,
-            "safe": w.n_safe,
-        }
-        for w in selectors.safety_warnings(city)
-    ]
-    return {
-        "items": items,
-        "need_help": sum(i["need_help"] for i in items),
-        "open": sum(i["open"] for i in items),
-        "safe": sum(i["safe"] for i in items),
-    }
+    return selectors.ioc_need_help_panel(city)
+
+
+def _rule_warnings(city, now=None):
+    from dothi.alerts import selectors
+
+    return selectors.ioc_rule_warnings(city, now=now)
+
+
+def _need_help_alarms(city, now=None):
+    from dothi.alerts import selectors
+
+    return selectors.ioc_need_help_alarms(city, now=now)
+
+
+def _ward_summary(city, commune) -> list[dict[str, Any]]:
+    from dothi.alerts import selectors
+
+    return selectors.ioc_ward_summary(city, getattr(commune, "code", commune))
 
 
 # A warning's CAP severity → the home page's notice level.
@@ -96,6 +102,19 @@ def _home_notices(request, city) -> list[dict[str, Any]]:
 DRAFTERS = frozenset({"agency_staff", "agency_manager", "operator", "city_admin"})
 APPROVERS = frozenset({"agency_manager", "operator", "city_admin"})
 
+
+def _point_rows(city):
+    from dothi.alerts import selectors
+
+    return selectors.safety_reply_point_rows(city)
+
+
+def _points_assign(city, changes) -> int:
+    from dothi.alerts import services
+
+    return services.safety_reply_points_assign(city=city, changes=changes)
+
+
 manifest = Manifest(
     name="alerts",
     label=_("Warnings"),
@@ -140,10 +159,26 @@ manifest = Manifest(
     # Statistics for the KPI and open-data modules: see dothi.alerts.stats.
     kpis=KPIS,
     datasets=DATASETS,
+    # The control centre (docs/modules/ioc.md): the active warnings' areas, the "need help" replies
+    # nobody handled, an alarm per active automatic warning and per warning with such replies.
     panels=(
-        Panel(code="alerts.active", title=_("Active warnings"), data=_active_warnings_panel),
+        Panel(code="alerts.active", title=_("Active warnings"), data=_active_warnings_panel, order=30),
         Panel(
-            code="alerts.need_help", title=_("\"I need help\" replies"), data=_need_help_panel, kind="list"
+            code="alerts.need_help",
+            title=_('"I need help" replies'),
+            data=_need_help_panel,
+            kind="list",
+            order=31,
+        ),
+    ),
+    alarm_sources=(_rule_warnings, _need_help_alarms),
+    ward_summary=_ward_summary,
+    point_sets=(
+        PointSet(
+            code="alerts.safetyreply",
+            label=_('"Are you safe?" replies'),
+            rows=_point_rows,
+            assign=_points_assign,
         ),
     ),
     home_notices=_home_notices,

@@ -476,3 +476,188 @@ def replies_geojson(
             }
         )
     return {"type": "FeatureCollection", "features": features, "unlocated": unlocated}
+
+
+# --- Control centre (the manifest's panels, alarm sources and ward summary) -------------------------
+
+# A warning's CAP severity → the control centre's level (news is "info").
+IOC_LEVELS = {"Extreme": "danger", "Severe": "danger", "Moderate": "warning"}
+IOC_ALARM_LIMIT = 500
+
+
+def ioc_level(warning: PublicWarning) -> str:
+    if warning.category.is_news:
+        return "info"
+    return IOC_LEVELS.get(warning.severity, "info")
+
+
+def _meta(props: dict) -> str:
+    from django.utils.dateparse import parse_datetime
+    from django.utils.formats import date_format
+
+    meta = props["category_name"]
+    if not props["is_news"]:
+        meta = f"{meta} · {props['severity_label']}"
+    expires = parse_datetime(props["expires_at"]) if props.get("expires_at") else None
+    if expires is not None:
+        until = date_format(timezone.localtime(expires), "SHORT_DATETIME_FORMAT")
+        meta = _("%(meta)s · until %(time)s") % {"meta": meta, "time": until}
+    return meta
+
+
+def ioc_active_geojson(city: City, *, now: datetime | None = None) -> dict:
+    """The `alerts.active` panel: `active_geojson` (the public map's features, their properties kept)
+    with the control centre's properties added: id, title, level (from the CAP severity; news is
+    "info"), meta, and the warning's summary fragment. One query for the warnings, one for the
+    communes' cells."""
+    data = active_geojson(city, now=now)
+    for feature in data["features"]:
+        props = feature["properties"]
+        props.update(
+            id=props["uid"],
+            title=props["headline"],
+            level="info" if props["is_news"] else IOC_LEVELS.get(props["severity"], "info"),
+            meta=_meta(props),
+            fragment=reverse("alerts:fragment", args=[props["uid"]]),
+        )
+    return data
+
+
+def _need_help_q() -> Q:
+    return Q(safety_replies__status=SafetyReply.Status.NEED_HELP, safety_replies__handled_at__isnull=True)
+
+
+def ioc_need_help_panel(city: City, *, now: datetime | None = None) -> dict:
+    """The `alerts.need_help` panel (a list): the active warnings with "I need help" replies nobody
+    has handled yet, the most first; counts only (who and where is on the audited replies page). The
+    totals over every warning that asks stay alongside (`need_help`, `open`, `safe`). One query."""
+    warnings = safety_warnings(city, now=now)
+    items = [
+        {
+            "title": w.headline,
+            "meta": _("%(open)s waiting for help · %(need_help)s asked · %(safe)s safe")
+            % {"open": w.n_open, "need_help": w.n_need_help, "safe": w.n_safe},
+            "level": "danger",
+            "url": reverse("alerts:staff_replies") + f"?warning={w.uid}",
+            "at": timezone.localtime(w.effective_at).isoformat(),
+            "uid": str(w.uid),
+            "need_help": w.n_need_help,
+            "open": w.n_open,
+            "safe": w.n_safe,
+        }
+        for w in warnings
+        if w.n_open
+    ]
+    return {
+        "items": items,
+        "need_help": sum(w.n_need_help for w in warnings),
+        "open": sum(w.n_open for w in warnings),
+        "safe": sum(w.n_safe for w in warnings),
+    }
+
+
+def _centre(w: PublicWarning) -> tuple[float | None, float | None]:
+    if None in (w.min_lon, w.max_lon, w.min_lat, w.max_lat):
+        return None, None
+    return (w.min_lon + w.max_lon) / 2, (w.min_lat + w.max_lat) / 2
+
+
+def ioc_rule_warnings(city: City, *, now: datetime | None = None, limit: int = IOC_ALARM_LIMIT) -> list:
+    """The `alerts.warning:<uid>` alarm candidates: active automatic warnings (a rule's breach), worst
+    first, their level from the CAP severity. One query."""
+    from dothi.core.manifests import AlarmCandidate
+
+    found = []
+    for w in active_warnings(city, now=now).filter(source=PublicWarning.Source.RULE)[:limit]:
+        lon, lat = _centre(w)
+        codes = w.commune_codes or []
+        found.append(
+            AlarmCandidate(
+                key=f"alerts.warning:{w.uid}",
+                kind="breach",
+                title=w.headline,
+                raised_at=w.triggered_at or w.effective_at,
+                level=IOC_LEVELS.get(w.severity, "info"),
+                detail=" · ".join(p for p in (w.description, w.area_desc) if p),
+                url=reverse("alerts:detail", args=[w.uid]),
+                lon=lon,
+                lat=lat,
+                commune_code=codes[0] if len(codes) == 1 else "",
+            )
+        )
+    return found
+
+
+def ioc_need_help_alarms(city: City, *, now: datetime | None = None, limit: int = IOC_ALARM_LIMIT) -> list:
+    """The `alerts.need_help:<uid>` alarm candidates: active warnings with "I need help" replies nobody
+    has handled, the most first, raised when the oldest of those replies came. Counts only. One query."""
+    from django.db.models import Count, Min
+
+    from dothi.core.manifests import AlarmCandidate
+
+    qs = (
+        _public(city)
+        .filter(_active_q(_now(now)))
+        .annotate(
+            n_open=Count("safety_replies", filter=_need_help_q()),
+            first_open=Min("safety_replies__updated_at", filter=_need_help_q()),
+        )
+        .filter(n_open__gt=0)
+        .order_by("-n_open", "first_open", "pk")[:limit]
+    )
+    found = []
+    for w in qs:
+        lon, lat = _centre(w)
+        codes = w.commune_codes or []
+        found.append(
+            AlarmCandidate(
+                key=f"alerts.need_help:{w.uid}",
+                kind="need_help",
+                title=_("%(n)s people need help: %(headline)s") % {"n": w.n_open, "headline": w.headline},
+                raised_at=w.first_open,
+                level="danger",
+                detail=w.area_desc,
+                url=reverse("alerts:staff_replies") + f"?warning={w.uid}",
+                lon=lon,
+                lat=lat,
+                commune_code=codes[0] if len(codes) == 1 else "",
+            )
+        )
+    return found
+
+
+def ioc_ward_summary(city: City, commune_code: str, *, now: datetime | None = None) -> list[dict]:
+    """A commune's active warnings for the control centre's ward drawer: how many, coloured by the
+    worst, and the worst one's headline. One query."""
+    warnings = list(active_warnings(city, now=now, commune_code=commune_code)[:50])
+    levels = [ioc_level(w) for w in warnings]
+    worst = next((lv for lv in ("danger", "warning", "info") if lv in levels), "normal")
+    items = [
+        {"label": _("Active warnings"), "value": len(warnings), "level": worst, "url": reverse("alerts:list")}
+    ]
+    if warnings:
+        w = warnings[0]
+        items.append(
+            {
+                "label": _("Worst warning"),
+                "value": w.headline,
+                "level": ioc_level(w),
+                "url": reverse("alerts:detail", args=[w.uid]),
+            }
+        )
+    return items
+
+
+# --- Point set (core.geo.reassign_points re-locates these when official commune boundaries arrive) ----
+
+
+def safety_reply_point_rows(city: City):
+    """(pk, lon, lat, commune code) of every SafetyReply of the city, streamed; a reply without a point is
+    skipped."""
+    from dothi.alerts.models import SafetyReply
+
+    return (
+        SafetyReply.objects.filter(city=city).filter(lat__isnull=False, lon__isnull=False)
+        .values_list("pk", "lon", "lat", "commune_id")
+        .iterator(chunk_size=20_000)
+    )

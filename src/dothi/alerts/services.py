@@ -904,3 +904,11 @@ def expire_warnings(now: datetime | None = None) -> int:
         warning.save(update_fields=["status", "ended_at", "updated_at"])
         _record(None, warning, "expired", expires_at=warning.expires_at.isoformat())
     return len(due)
+
+
+def safety_reply_points_assign(*, city: City, changes: list[tuple[int, str]]) -> int:
+    """Write the communes core.geo.reassign_points found for SafetyReply rows, in bulk (no other column)."""
+    from dothi.alerts.models import SafetyReply
+    from dothi.core.geo import write_communes
+
+    return write_communes(SafetyReply, city=city, changes=changes)

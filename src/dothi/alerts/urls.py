@@ -33,5 +33,7 @@ urlpatterns: list = [
     path("<uuid:uid>.cap.xml", views.cap_latest, name="cap"),
     path("<uuid:uid>/v<int:version>.cap.xml", views.cap_version, name="cap_version"),
     path("<uuid:uid>/safety/", views.safety, name="safety"),
+    # The control centre's drill-down: the warning's summary as an HTML fragment for its side drawer.
+    path("<uuid:uid>/fragment/", views.warning_fragment, name="fragment"),
     path("<uuid:uid>/attachments/<int:pk>/", views.attachment, name="attachment"),
 ]

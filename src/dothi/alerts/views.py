@@ -411,3 +411,30 @@ def subscription(request):
         {"form": form, "subscription": current, "list_url": reverse("alerts:list")},
         status=status,
     )
+
+
+@require_safe
+def warning_fragment(request, uid):
+    """The control centre's drill-down of a warning: an HTML fragment (no page around it) with its
+    headline, severity, area, times, what was measured (automatic ones) and instructions; for those
+    who read the "are you safe?" replies (alerts.read_replies), their counts (never who)."""
+    warning = _get_warning(request, uid)
+    city = warning.city
+    now = timezone.now()
+    replies = None
+    if can(request.user, "alerts.read_replies", city):
+        counted = next((w for w in selectors.safety_warnings(city, now=now) if w.pk == warning.pk), None)
+        if counted is not None:
+            replies = {"need_help": counted.n_need_help, "open": counted.n_open, "safe": counted.n_safe}
+    response = render(
+        request,
+        "alerts/_ioc_warning.html",
+        {
+            "card": _card(warning, now),
+            "w": warning,
+            "replies": replies,
+            "replies_url": reverse("alerts:staff_replies") + f"?warning={warning.uid}",
+        },
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

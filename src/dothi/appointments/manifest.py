@@ -1,12 +1,12 @@
 """What the appointments module contributes: its operations and roles, navigation, schedules, KPIs,
-open dataset, rateable subject and demo data."""
+open dataset, rateable subject, demo data, and the control centre's panel and ward summary."""
 
 from django.utils.translation import gettext_lazy as _
 
 from dothi.appointments.demo import seed
 from dothi.appointments.stats import DATASETS, KPIS
 from dothi.appointments.tasks import generate_slots, send_reminders
-from dothi.core.manifests import Manifest, NavEntry
+from dothi.core.manifests import Manifest, NavEntry, Panel, PointSet
 
 
 def _validate_rating(**kwargs) -> None:
@@ -15,7 +15,32 @@ def _validate_rating(**kwargs) -> None:
     validate_rating(**kwargs)
 
 
+def _today_panel(city):
+    from dothi.appointments import selectors
+
+    return selectors.ioc_today_panel(city)
+
+
+def _ward_summary(city, commune):
+    from dothi.appointments import selectors
+
+    return selectors.ioc_ward_summary(city, getattr(commune, "code", commune))
+
+
 STAFF_SERVING = frozenset({"agency_staff", "agency_manager", "operator", "city_admin"})
+
+
+def _point_rows(city):
+    from dothi.appointments import selectors
+
+    return selectors.office_point_rows(city)
+
+
+def _points_assign(city, changes) -> int:
+    from dothi.appointments import services
+
+    return services.office_points_assign(city=city, changes=changes)
+
 
 manifest = Manifest(
     name="appointments",
@@ -55,4 +80,19 @@ manifest = Manifest(
     datasets=DATASETS,
     seeder=seed,
     seed_order=40,
+    # The control centre (docs/modules/ioc.md): today's bookings, served and waiting; a ward's bookings.
+    panels=(
+        Panel(
+            code="appointments.today",
+            title=_("Appointments today"),
+            data=_today_panel,
+            kind="counts",
+            order=40,
+            refresh_seconds=30,
+        ),
+    ),
+    ward_summary=_ward_summary,
+    point_sets=(
+        PointSet(code="appointments.office", label=_("Offices"), rows=_point_rows, assign=_points_assign),
+    ),
 )

@@ -346,3 +346,59 @@ def now_serving(*, city: City, office: Office) -> dict:
         "waiting": waiting(office=office, day=today).count(),
         "updated_at": timezone.now(),
     }
+
+
+# --- Control centre (the manifest's panel and ward summary) -----------------------------------------
+
+
+def ioc_today(city: City, *, now: datetime | None = None) -> dict[str, int]:
+    """Today's bookings and walk-ins across the city's offices: booked (not cancelled), served, and
+    waiting now (checked in, not yet called). One query."""
+    from django.db.models import Count
+
+    today = local_today(city, now)
+    counts = Booking.objects.filter(city=city, day=today).aggregate(
+        booked=Count("pk", filter=~Q(status=BookingStatus.CANCELLED)),
+        served=Count("pk", filter=Q(status=BookingStatus.SERVED)),
+        waiting=Count("pk", filter=Q(status=BookingStatus.CHECKED_IN)),
+    )
+    return {key: value or 0 for key, value in counts.items()}
+
+
+def ioc_today_panel(city: City, *, now: datetime | None = None) -> dict:
+    """The `appointments.today` panel (counts)."""
+    counts = ioc_today(city, now=now)
+    return {
+        "items": [
+            {"label": _("Booked today"), "value": counts["booked"]},
+            {"label": _("Served"), "value": counts["served"]},
+            {"label": _("Waiting now"), "value": counts["waiting"]},
+        ]
+    }
+
+
+def ioc_ward_summary(city: City, commune_code: str, *, now: datetime | None = None) -> list[dict]:
+    """Bookings this month (local calendar, not cancelled) at the offices of one commune. One query."""
+    today = local_today(city, now)
+    first = today.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    n = (
+        Booking.objects.filter(city=city, office__commune_id=commune_code, day__gte=first, day__lt=following)
+        .exclude(status=BookingStatus.CANCELLED)
+        .count()
+    )
+    return [{"label": _("Bookings this month"), "value": n}]
+
+
+# --- Point set (core.geo.reassign_points re-locates these when official commune boundaries arrive) ----
+
+
+def office_point_rows(city: City):
+    """(pk, lon, lat, commune code) of every Office of the city, streamed."""
+    from dothi.appointments.models import Office
+
+    return (
+        Office.objects.filter(city=city)
+        .values_list("pk", "lon", "lat", "commune_id")
+        .iterator(chunk_size=20_000)
+    )

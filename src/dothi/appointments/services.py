@@ -1323,3 +1323,11 @@ def validate_rating(*, author, city: City, subject_id: str) -> None:
         raise PermissionDenied(_("Only the person who was served can rate this visit."))
     if booking.status != B.SERVED:
         raise InvalidInput(_("A visit can be rated once you have been served."), field="subject_id")
+
+
+def office_points_assign(*, city: City, changes: list[tuple[int, str]]) -> int:
+    """Write the communes core.geo.reassign_points found for Office rows, in bulk (no other column)."""
+    from dothi.appointments.models import Office
+    from dothi.core.geo import write_communes
+
+    return write_communes(Office, city=city, changes=changes)

@@ -13,7 +13,6 @@ import os
 import sqlite3
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from shapely.geometry.base import BaseGeometry
 
 from dothi.core.errors import InvalidInput, OutsideCity
 from dothi.core.models import City, Commune, CommuneArea, Province
+from dothi.core.text import fold_key
 
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -49,8 +49,7 @@ PRECISION_DEG = 1e-6
 def _key(name: str) -> str:
     """An accent-free, punctuation-free key ("Phường  An Nhơn" -> "phuongannhon") for matching the
     two reference packages, which spell a handful of names differently (dashes, double spaces)."""
-    text = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
-    return "".join(ch for ch in text if ch.isalnum() and not unicodedata.combining(ch)).lower()
+    return fold_key(name, separator="")
 
 
 def _clean_name(name: str) -> str:
@@ -274,7 +273,7 @@ def _features(data: Any) -> list[dict]:
     )
 
 
-def _srid_from_crs(data: dict) -> int | None:
+def srid_from_crs(data: dict) -> int | None:
     """The EPSG code named by a (pre-RFC 7946) `crs` member, as QGIS writes for VN-2000 exports."""
     name = str(((data.get("crs") or {}).get("properties") or {}).get("name", ""))
     digits = name.rsplit(":", 1)[-1]
@@ -285,7 +284,13 @@ def _srid_from_crs(data: dict) -> int | None:
     return None
 
 
-def _to_wgs84(srid: int) -> Callable[[BaseGeometry], BaseGeometry]:
+# VN-2000 (EPSG:4756 geographic): UTM zones 48N/49N (3405/3406), TM-3 zones 5896–5899 and 9205–9218.
+VN2000_SRIDS = frozenset({4756, 3405, 3406, *range(5896, 5900), *range(9205, 9219)})
+
+
+def to_wgs84(srid: int) -> Callable[[BaseGeometry], BaseGeometry]:
+    """A function reprojecting a geometry from EPSG:`srid` to WGS84 lon/lat (the identity for 4326).
+    InvalidInput for a code pyproj does not know."""
     if srid == 4326:
         return lambda geom: geom
     from pyproj import Transformer
@@ -326,8 +331,8 @@ def communes_import(
     features = _features(data)
     if not features:
         raise InvalidInput(_("The file contains no features."), code="geojson_empty")
-    srid = srid or _srid_from_crs(data) or 4326
-    reproject = _to_wgs84(srid)
+    srid = srid or srid_from_crs(data) or 4326
+    reproject = to_wgs84(srid)
     known = {c.code: c for c in Commune.objects.filter(province_id=city.province_code)}
     parsed: dict[str, BaseGeometry] = {}
     unknown: list[str] = []
@@ -551,3 +556,137 @@ def locate_many(city: City, points: Iterable[tuple[float, float]]) -> list[Commu
     for p, g in zip(point_idx.tolist(), geom_idx.tolist(), strict=True):
         hits.setdefault(p, []).append(g)
     return [_pick(index, hits.get(i, ())) for i in range(len(coords))]
+
+
+# --- Re-assigning located points -----------------------------------------------------------------
+
+
+def _locate_indexes(index: _Index, lons: np.ndarray, lats: np.ndarray, *, nearest: bool) -> np.ndarray:
+    """For each point, the position in `index` of the commune containing it (an official boundary wins
+    over approximate neighbours, then the lowest code), or with `nearest` the closest commune for a point
+    outside every boundary; -1 for coordinates that are not a place on Earth (or outside, without
+    `nearest`). Vectorised: a million points take a second or two."""
+    n = len(lons)
+    found = np.full(n, -1, dtype=np.int64)
+    if n == 0 or not index.geoms:
+        return found
+    sane = np.isfinite(lons) & np.isfinite(lats) & (np.abs(lons) <= 180) & (np.abs(lats) <= 90)
+    positions = np.flatnonzero(sane)
+    points = shapely.points(lons[positions], lats[positions])
+    size = len(index.geoms)
+    # Rank of each boundary: official ones first, then by commune code (the index is in code order).
+    rank = np.arange(size, dtype=np.int64) + np.where(np.asarray(index.official, dtype=bool), 0, size)
+    best = np.full(len(positions), 2 * size, dtype=np.int64)
+    point_idx, geom_idx = index.tree.query(points, predicate="intersects")
+    np.minimum.at(best, point_idx, rank[geom_idx])
+    hit = best < 2 * size
+    chosen = np.where(hit, best % size, -1)
+    if nearest and not hit.all():
+        missing = np.flatnonzero(~hit)
+        input_idx, tree_idx = index.tree.query_nearest(points[missing], all_matches=False)
+        chosen[missing[input_idx]] = tree_idx
+    found[positions] = chosen
+    return found
+
+
+def locate_codes(city: City, lons: Iterable[float], lats: Iterable[float], *, nearest: bool = False) -> list:
+    """Vectorised lookup returning commune codes: for each point the code of the commune containing it
+    (or, with `nearest`, of the closest commune when outside every boundary), None otherwise."""
+    index = _index(city)
+    found = _locate_indexes(
+        index, np.asarray(list(lons), dtype=float), np.asarray(list(lats), dtype=float), nearest=nearest
+    )
+    codes = np.array([c.code for c in index.communes] + [None], dtype=object)  # codes[-1] is None
+    return codes[found].tolist()
+
+
+def reassign_points(city: City, *, progress: Progress | None = None) -> dict[str, int]:
+    """Re-locate every located row of every module (`registry.point_sets()`) in the city's current
+    commune boundaries and write the commune of the rows whose commune changed. A point outside every
+    boundary goes to the nearest commune (a report filed at the shore before the official boundaries
+    stopped a little inland keeps a commune). Returns the number of rows re-assigned per point set."""
+    from dothi.core.manifests import registry
+
+    index = _index(city)
+    sets = registry.point_sets()
+    result: dict[str, int] = {}
+    codes = np.array([c.code for c in index.communes] + [None], dtype=object)  # codes[-1] is None
+    for number, point_set in enumerate(sets, start=1):
+        rows = list(point_set.rows(city))
+        changes: list[tuple[Any, str]] = []
+        if rows and index.geoms:
+            pks, lons, lats, current = zip(*rows, strict=True)
+            found = _locate_indexes(
+                index, np.asarray(lons, dtype=float), np.asarray(lats, dtype=float), nearest=True
+            )
+            new = codes[found]
+            differs = (new != np.asarray(current, dtype=object)) & (found >= 0)
+            changes = [(pks[i], new[i]) for i in np.flatnonzero(differs).tolist()]
+        with transaction.atomic():
+            result[point_set.code] = point_set.assign(city, changes) if changes else 0
+        if progress:
+            progress(number, len(sets))
+    return result
+
+
+def write_communes(
+    model: type,
+    *,
+    city: City,
+    changes: list[tuple[Any, str | None]],
+    field: str = "commune",
+    chunk: int = 5000,
+) -> int:
+    """Set `field` (a foreign key to Commune) of the rows of `model` in `city` given as (pk, commune
+    code) pairs, in bulk and without touching any other column (no `auto_now`, no signals): the writer
+    behind the modules' `PointSet.assign`. Returns the number of rows written."""
+    from django.db import connection
+
+    if not changes:
+        return 0
+    quote = connection.ops.quote_name
+    meta = model._meta
+    table = quote(meta.db_table)
+    column = quote(meta.get_field(field).column)
+    pk = quote(meta.pk.column)
+    city_column = quote(meta.get_field("city").column)
+    written = 0
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(changes) > chunk:
+            # Many rows: COPY the pairs into a temporary table and update in one join (one pass over the
+            # table; a VALUES list per chunk would make PostgreSQL scan it once per chunk).
+            pk_type = meta.pk.rel_db_type(connection)
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE _dothi_communes (id {pk_type} PRIMARY KEY, code varchar(5)) "
+                "ON COMMIT DROP"
+            )
+            with cursor.cursor.copy("COPY _dothi_communes (id, code) FROM STDIN") as copy:
+                for pair in changes:
+                    copy.write_row(pair)
+            cursor.execute("ANALYZE _dothi_communes")
+            cursor.execute(
+                f"UPDATE {table} AS t SET {column} = s.code FROM _dothi_communes AS s "  # noqa: S608
+                f"WHERE t.{pk} = s.id AND t.{city_column} = %s",
+                [city.pk],
+            )
+            written = cursor.rowcount
+            cursor.execute("DROP TABLE _dothi_communes")
+        elif connection.vendor == "postgresql":
+            pk_type = meta.pk.rel_db_type(connection)
+            row = f"(%s::{pk_type}, %s::varchar)"
+            cursor.execute(
+                f"UPDATE {table} AS t SET {column} = v.code "  # noqa: S608 - quoted names, bound values
+                f"FROM (VALUES {', '.join([row] * len(changes))}) AS v(id, code) "
+                f"WHERE t.{pk} = v.id AND t.{city_column} = %s",
+                [value for pair in changes for value in pair] + [city.pk],
+            )
+            written = cursor.rowcount
+        else:
+            for start in range(0, len(changes), chunk):
+                part = changes[start : start + chunk]
+                cursor.executemany(
+                    f"UPDATE {table} SET {column} = %s WHERE {pk} = %s AND {city_column} = %s",  # noqa: S608
+                    [(code, key, city.pk) for key, code in part],
+                )
+                written += max(cursor.rowcount, 0)
+    return written

@@ -39,7 +39,9 @@ class Alarm(CityOwned):
     key = models.CharField(_("key"), max_length=160)
     module = models.CharField(_("module"), max_length=40)
     kind = models.CharField(_("kind"), max_length=40)  # "breach", "overdue", "silent", ...
-    level = models.CharField(_("level"), max_length=10, choices=AlarmLevel.choices, default=AlarmLevel.WARNING)
+    level = models.CharField(
+        _("level"), max_length=10, choices=AlarmLevel.choices, default=AlarmLevel.WARNING
+    )
     title = models.CharField(_("title"), max_length=300)
     detail = models.TextField(_("detail"), blank=True)
     url = models.CharField(_("link"), max_length=300, blank=True)
@@ -73,7 +75,9 @@ class Alarm(CityOwned):
         ordering = ["-raised_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["city", "key"], condition=~models.Q(status="closed"), name="ioc_alarm_one_open_per_key"
+                fields=["city", "key"],
+                condition=~models.Q(status="closed"),
+                name="ioc_alarm_one_open_per_key",
             ),
         ]
         indexes = [models.Index(fields=["city", "status", "-raised_at"], name="ioc_alarm_status")]

@@ -1,8 +1,9 @@
-"""What the reports module contributes: its operations and roles, schedules and rateable subjects."""
+"""What the reports module contributes: its operations and roles, schedules, rateable subjects, and the
+control centre's panels, alarm source and ward summary."""
 
 from django.utils.translation import gettext_lazy as _
 
-from dothi.core.manifests import Manifest, NavEntry
+from dothi.core.manifests import Manifest, NavEntry, Panel, PointSet
 from dothi.reports.demo import seed
 from dothi.reports.stats import DATASETS, KPIS
 from dothi.reports.tasks import dispatch_pull, dispatch_sweep, escalate_overdue
@@ -14,7 +15,53 @@ def _validate_rating(**kwargs) -> None:
     validate_rating(**kwargs)
 
 
+# The control centre's hooks import the selectors when first called (this file stays a declaration).
+
+
+def _open_panel(city):
+    from dothi.reports import selectors
+
+    return selectors.ioc_open_geojson(city)
+
+
+def _counts_panel(city):
+    from dothi.reports import selectors
+
+    return selectors.ioc_counts_panel(city)
+
+
+def _trend_panel(city):
+    from dothi.reports import selectors
+
+    return selectors.ioc_trend(city)
+
+
+def _overdue_reports(city, now=None):
+    from dothi.reports import selectors
+
+    return selectors.ioc_overdue(city, now=now)
+
+
+def _ward_summary(city, commune):
+    from dothi.reports import selectors
+
+    return selectors.ioc_ward_summary(city, getattr(commune, "code", commune))
+
+
 STAFF_HANDLING = frozenset({"agency_staff", "agency_manager", "operator", "city_admin"})
+
+
+def _point_rows(city):
+    from dothi.reports import selectors
+
+    return selectors.report_point_rows(city)
+
+
+def _points_assign(city, changes) -> int:
+    from dothi.reports import services
+
+    return services.report_points_assign(city=city, changes=changes)
+
 
 manifest = Manifest(
     name="reports",
@@ -85,4 +132,31 @@ manifest = Manifest(
     # Demo data: categories, routing, templates and ~400 reports of the last 90 days (reports.demo).
     seeder=seed,
     seed_order=30,
+    # The control centre (docs/modules/ioc.md): open reports on the map (overdue: danger; confidential
+    # ones at their commune's centre, without text), counts and the 14-day trend, an alarm per overdue
+    # report, a ward's figures.
+    panels=(
+        Panel(code="reports.open", title=_("Open reports"), data=_open_panel, order=20, refresh_seconds=30),
+        Panel(
+            code="reports.counts",
+            title=_("Reports"),
+            data=_counts_panel,
+            kind="counts",
+            order=21,
+            refresh_seconds=30,
+        ),
+        Panel(
+            code="reports.trend",
+            title=_("Reports received per day"),
+            data=_trend_panel,
+            kind="series",
+            order=22,
+            refresh_seconds=300,
+        ),
+    ),
+    alarm_sources=(_overdue_reports,),
+    ward_summary=_ward_summary,
+    point_sets=(
+        PointSet(code="reports.report", label=_("Reports"), rows=_point_rows, assign=_points_assign),
+    ),
 )

@@ -256,16 +256,21 @@ class Open311Key(CityOwned):
 
 
 class Report(CityOwned):
-    reference = models.CharField(_("reference"), max_length=24, unique=True)
+    # Unique by a constraint (Meta), not `unique=True`: on PostgreSQL that would add a second,
+    # pattern-ops index nobody queries. Every index is written on each submission, so the table keeps
+    # only those a query uses; foreign keys that are mostly empty are indexed where they are set.
+    reference = models.CharField(_("reference"), max_length=24)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="reports")
-    commune = models.ForeignKey(Commune, on_delete=models.PROTECT, related_name="+")
-    agency = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="reports")
+    commune = models.ForeignKey(Commune, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # Indexed by (agency, status, due_at), which serves the agency's queue and the PROTECT check.
+    agency = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="reports", db_index=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_reports",
+        db_index=False,
     )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.RECEIVED)
     priority = models.PositiveSmallIntegerField(
@@ -287,9 +292,11 @@ class Report(CityOwned):
     )
     reporter_contact_enc = models.TextField(blank=True)
     filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
-    open311_key = models.ForeignKey(Open311Key, null=True, blank=True, on_delete=models.SET_NULL)
+    open311_key = models.ForeignKey(Open311Key, null=True, blank=True, on_delete=models.SET_NULL,
+                                    db_index=False)
     idempotency_key = models.CharField(max_length=100, blank=True)
     # The agency's own ticket id when dispatched to its system through Open311.
     external_id = models.CharField(max_length=100, blank=True)
@@ -304,13 +311,13 @@ class Report(CityOwned):
     escalated_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveSmallIntegerField(default=0)
     duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates", db_index=False
     )
     # Found when the report was filed: the nearest open report of the category within 250 m. A hint
     # for the agency (which may merge the two), never a reason to refuse the report.
     possible_duplicate = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="possible_duplicates",
-        verbose_name=_("possible duplicate of"),
+        verbose_name=_("possible duplicate of"), db_index=False,
     )
     # Moderation: hidden reports are not public; redacted text replaces the description publicly.
     hidden = models.BooleanField(_("hidden"), default=False)
@@ -354,7 +361,16 @@ class Report(CityOwned):
                 name="report_open_nearby",
             ),
         ]
+        indexes += [
+            models.Index(fields=["commune"], name="report_commune"),
+            *(
+                models.Index(fields=[name], condition=models.Q(**{f"{name}__isnull": False}),
+                             name=f"report_{name}_set")
+                for name in ("assignee", "filed_by", "open311_key", "duplicate_of", "possible_duplicate")
+            ),
+        ]
         constraints = [
+            models.UniqueConstraint(fields=["reference"], name="report_reference_unique"),
             models.UniqueConstraint(
                 fields=["reporter", "idempotency_key"],
                 condition=~models.Q(idempotency_key=""),

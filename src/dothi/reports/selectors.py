@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -20,12 +20,13 @@ from django.utils.translation import gettext as _
 from dothi.core import audit
 from dothi.core.errors import InvalidInput, NotFound
 from dothi.core.geo import locate
-from dothi.core.models import City, Organisation
+from dothi.core.models import City, Organisation, localised
 from dothi.core.permissions import PLATFORM_ADMIN, can, require, roles_of
 from dothi.reports import catalogue
 from dothi.reports.models import (
     OPEN_STATUSES,
     Category,
+    Priority,
     Report,
     ReportEvent,
     ReportPhoto,
@@ -401,3 +402,329 @@ def reporter_contact(*, actor, report: Report, request=None) -> dict[str, str]:
         fields=[k for k, v in contact.items() if v],
     )
     return contact
+
+
+# --- Control centre (the manifest's panels, alarm source and ward summary) -------------------------
+# The control centre is a staff screen: its panels show every open report of the city, but a
+# confidential one (its category or the report itself) never with its text or exact place: it sits at
+# its commune's centre, titled by its category, without its reference or address in the line shown.
+
+# At most this many open reports on the map, and overdue ones as alarms, the most urgent first.
+IOC_MAP_LIMIT = 2000
+IOC_ALARM_LIMIT = 500
+TREND_DAYS = 14
+# Within this time of its deadline an open report is drawn as a warning.
+DUE_SOON_HOURS = 24
+
+
+def _is_confidential(report_confidential: bool, category: Category | None) -> bool:
+    return bool(report_confidential or (category is not None and category.confidential))
+
+
+def _local_midnight(city: City, day: date) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(day, time.min, ZoneInfo(city.time_zone))
+
+
+def _overdue_q(now: datetime) -> Q:
+    return Q(status__in=OPEN_STATUSES, paused_at__isnull=True, due_at__lt=now)
+
+
+def _due_text(due_at: datetime | None, paused_at: datetime | None, now: datetime) -> str:
+    from django.utils.timesince import timesince, timeuntil
+
+    if paused_at is not None:
+        return _("waiting for information")
+    if due_at is None:
+        return ""
+    if due_at < now:
+        return _("overdue by %(time)s") % {"time": timesince(due_at, now, depth=1)}
+    return _("due in %(time)s") % {"time": timeuntil(due_at, now, depth=1)}
+
+
+def ioc_open_geojson(city: City, *, now: datetime | None = None, limit: int = IOC_MAP_LIMIT) -> dict:
+    """The `reports.open` panel: the city's open reports (the `limit` due soonest: overdue ones first),
+    `danger` when overdue, `warning` when due within a day or of high priority, `muted` while waiting
+    for information, `info` otherwise. A confidential report is drawn at its commune's centre with its
+    category's name only (no text, no address, no exact place). One query."""
+    from django.db.models import F
+    from django.urls import reverse
+
+    now = now or timezone.now()
+    categories = {c.pk: c for c in catalogue.for_city(city).categories.values()}
+    rows = (
+        Report.objects.for_city(city)
+        .filter(status__in=OPEN_STATUSES)
+        .order_by(F("due_at").asc(nulls_last=True), "submitted_at", "pk")
+        .values_list(
+            "reference",
+            "category_id",
+            "status",
+            "priority",
+            "confidential",
+            "lat",
+            "lon",
+            "address",
+            "commune_id",
+            "commune__name",
+            "commune__centre_lat",
+            "commune__centre_lon",
+            "due_at",
+            "paused_at",
+        )[:limit]
+    )
+    labels = dict(Status.choices)
+    features = []
+    for (
+        reference,
+        category_id,
+        status,
+        priority,
+        confidential,
+        lat,
+        lon,
+        address,
+        commune,
+        commune_name,
+        c_lat,
+        c_lon,
+        due_at,
+        paused_at,
+    ) in rows:
+        category = categories.get(category_id)
+        secret = _is_confidential(confidential, category)
+        if secret:
+            if c_lat is None or c_lon is None:
+                continue  # no commune centre known: never fall back to the exact place
+            lat, lon = c_lat, c_lon
+        overdue = paused_at is None and due_at is not None and due_at < now
+        if overdue:
+            level = "danger"
+        elif paused_at is not None:
+            level = "muted"
+        elif priority >= Priority.HIGH or (
+            due_at is not None and due_at - now < timedelta(hours=DUE_SOON_HOURS)
+        ):
+            level = "warning"
+        else:
+            level = "info"
+        parts = [] if secret else [reference, address or commune_name]
+        if secret:
+            parts.append(commune_name)
+        parts += [str(labels.get(status, status)), _due_text(due_at, paused_at, now)]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+                "properties": {
+                    "id": reference,
+                    "title": category.name if category is not None else "",
+                    "level": level,
+                    "meta": " · ".join(p for p in parts if p),
+                    "url": reverse("reports:detail", args=[reference]),
+                    "fragment": reverse("reports:fragment", args=[reference]),
+                    "status": status,
+                    "overdue": overdue,
+                    "confidential": secret,
+                    "category": category.code if category is not None else "",
+                    "commune": commune,
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def ioc_counts(city: City, *, now: datetime | None = None, commune_code: str | None = None) -> dict[str, int]:
+    """Reports received today (local day), received this month, open, and overdue: one query."""
+    from django.db.models import Count
+
+    now = now or timezone.now()
+    today = timezone.localtime(now, timezone=_zone(city)).date()
+    start_today = _local_midnight(city, today)
+    start_month = _local_midnight(city, today.replace(day=1))
+    qs = Report.objects.for_city(city)
+    if commune_code:
+        qs = qs.filter(commune_id=commune_code)
+    counts = qs.aggregate(
+        today=Count("pk", filter=Q(submitted_at__gte=start_today)),
+        month=Count("pk", filter=Q(submitted_at__gte=start_month)),
+        open=Count("pk", filter=Q(status__in=OPEN_STATUSES)),
+        overdue=Count("pk", filter=_overdue_q(now)),
+    )
+    return {key: value or 0 for key, value in counts.items()}
+
+
+def _zone(city: City):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(city.time_zone)
+
+
+def ioc_counts_panel(city: City, *, now: datetime | None = None) -> dict:
+    """The `reports.counts` panel: new today, open, overdue."""
+    from django.urls import reverse
+
+    counts = ioc_counts(city, now=now)
+    queue = reverse("reports:queue")
+    return {
+        "items": [
+            {"label": _("New today"), "value": counts["today"], "url": reverse("reports:list")},
+            {"label": _("Open"), "value": counts["open"], "url": queue},
+            {
+                "label": _("Overdue"),
+                "value": counts["overdue"],
+                "level": "danger" if counts["overdue"] else "normal",
+                "url": f"{queue}?overdue=1",
+            },
+        ]
+    }
+
+
+def ioc_trend(city: City, *, now: datetime | None = None, days: int = TREND_DAYS) -> dict:
+    """The `reports.trend` panel: reports received per local day over the last `days` days (today
+    included), as a series. One grouped query."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+    from django.utils.translation import pgettext
+
+    now = now or timezone.now()
+    zone = _zone(city)
+    today = timezone.localtime(now, timezone=zone).date()
+    first = today - timedelta(days=days - 1)
+    per_day = dict(
+        Report.objects.for_city(city)
+        .filter(submitted_at__gte=_local_midnight(city, first))
+        .annotate(day=TruncDate("submitted_at", tzinfo=zone))
+        .values_list("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    labels = [first + timedelta(days=i) for i in range(days)]
+    return {
+        "unit": pgettext("chart unit", "reports"),
+        "labels": [d.isoformat() for d in labels],
+        "series": [{"label": _("Received"), "values": [per_day.get(d, 0) for d in labels]}],
+    }
+
+
+def ioc_overdue(city: City, *, now: datetime | None = None, limit: int = IOC_ALARM_LIMIT) -> list:
+    """The `reports.overdue:<reference>` alarm candidates: open reports past their deadline (not paused),
+    the longest overdue first, at most `limit`; `danger` for high or urgent priority. Confidential ones
+    carry their category's name and their commune's centre only. One query."""
+    from django.urls import reverse
+
+    from dothi.core.manifests import AlarmCandidate
+
+    now = now or timezone.now()
+    categories = {c.pk: c for c in catalogue.for_city(city).categories.values()}
+    rows = (
+        Report.objects.for_city(city)
+        .filter(_overdue_q(now))
+        .order_by("due_at", "pk")
+        .values_list(
+            "reference",
+            "category_id",
+            "priority",
+            "confidential",
+            "lat",
+            "lon",
+            "commune_id",
+            "commune__name",
+            "commune__centre_lat",
+            "commune__centre_lon",
+            "agency__name_vi",
+            "agency__name_en",
+            "due_at",
+        )[:limit]
+    )
+    found = []
+    for (
+        reference,
+        category_id,
+        priority,
+        confidential,
+        lat,
+        lon,
+        commune,
+        commune_name,
+        c_lat,
+        c_lon,
+        agency_vi,
+        agency_en,
+        due_at,
+    ) in rows:
+        category = categories.get(category_id)
+        name = category.name if category is not None else ""
+        if _is_confidential(confidential, category):
+            lat, lon = c_lat, c_lon
+        found.append(
+            AlarmCandidate(
+                key=f"reports.overdue:{reference}",
+                kind="overdue",
+                title=_("Overdue report: %(category)s") % {"category": name},
+                raised_at=due_at,
+                level="danger" if priority >= Priority.HIGH else "warning",
+                detail=_("%(reference)s · %(commune)s · %(agency)s · %(due)s")
+                % {
+                    "reference": reference,
+                    "commune": commune_name,
+                    "agency": localised(agency_vi, agency_en),
+                    "due": _due_text(due_at, None, now),
+                },
+                url=reverse("reports:detail", args=[reference]),
+                lon=lon,
+                lat=lat,
+                commune_code=commune or "",
+            )
+        )
+    return found
+
+
+def ioc_ward_summary(city: City, commune_code: str, *, now: datetime | None = None) -> list[dict]:
+    """A commune's reports for the control centre's ward drawer: open, overdue, received this month."""
+    from django.urls import reverse
+
+    counts = ioc_counts(city, now=now, commune_code=commune_code)
+    queue = reverse("reports:queue")
+    return [
+        {"label": _("Open reports"), "value": counts["open"], "url": f"{queue}?commune={commune_code}"},
+        {
+            "label": _("Overdue reports"),
+            "value": counts["overdue"],
+            "level": "danger" if counts["overdue"] else "normal",
+            "url": f"{queue}?commune={commune_code}&overdue=1",
+        },
+        {"label": _("Reports received this month"), "value": counts["month"]},
+    ]
+
+
+def ioc_report(*, city: City, reference: str, viewer) -> Report:
+    """The report the control centre's drill-down shows: a public report to anyone; a confidential or
+    hidden one only to staff who may handle it (NotFound otherwise, its reporter included: the
+    fragment is a staff view)."""
+    report = (
+        Report.objects.for_city(city)
+        .select_related("category", "commune", "agency")
+        .defer("reporter_contact_enc", "idempotency_key")
+        .filter(reference=str(reference or "")[:24])
+        .first()
+    )
+    public = report is not None and report.is_public and not report.category.confidential
+    if report is None or not (public or can_handle(viewer, report)):
+        raise NotFound(_("Report not found."))
+    return report
+
+
+# --- Point set (core.geo.reassign_points re-locates these when official commune boundaries arrive) ----
+
+
+def report_point_rows(city: City):
+    """(pk, lon, lat, commune code) of every Report of the city, streamed."""
+    from dothi.reports.models import Report
+
+    return (
+        Report.objects.filter(city=city)
+        .values_list("pk", "lon", "lat", "commune_id")
+        .iterator(chunk_size=20_000)
+    )

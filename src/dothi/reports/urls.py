@@ -16,6 +16,8 @@ urlpatterns = [
     path("queue/", views.report_queue, name="queue"),
     path("stats.csv", views_stats.stats_csv, name="stats_csv"),
     path("<str:reference>/", views.report_detail, name="detail"),
+    # The control centre's drill-down: the report's timeline as an HTML fragment for its side drawer.
+    path("<str:reference>/fragment/", views.report_fragment, name="fragment"),
     path("<str:reference>/photos/<str:token>", views.report_photo, name="photo"),
     path("<str:reference>/follow/", views.report_follow, name="follow"),
     path("<str:reference>/info/", views.report_provide_info, name="provide_info"),

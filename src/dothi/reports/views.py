@@ -686,3 +686,38 @@ def report_contact(request, reference: str):
         return refusal
     contact = selectors.reporter_contact(actor=request.user, report=report, request=request)
     return render(request, "reports/_contact.html", {"contact": contact, "report": report})
+
+
+@require_safe
+def report_fragment(request, reference: str):
+    """The control centre's drill-down of a report: an HTML fragment (no page around it) with its
+    status, deadline and timeline. A confidential or hidden report is shown only to staff who may
+    handle it, and without its text; no one's name or contact is ever in it (internal events show
+    their kind only)."""
+    city = page_city(request)
+    try:
+        report = selectors.ioc_report(city=city, reference=reference, viewer=request.user)
+    except NotFound:
+        raise Http404
+    handler = selectors.can_handle(request.user, report)
+    secret = report.confidential or report.category.confidential
+    shown = not secret and report.is_public
+    public_events = selectors.public_timeline(report)
+    events = list(report.events.order_by("at", "id")) if handler else public_events
+    for event in events:
+        # Internal events (notes) are listed by their kind: their text may name people.
+        event.shown_text = event.text if event.public and not secret else ""
+    response = render(
+        request,
+        "reports/_ioc_report.html",
+        {
+            "report": report,
+            "secret": secret,
+            "description": (report.public_description or report.description) if shown else "",
+            "timeline": _labelled(events),
+            "overdue": deadlines.is_overdue(report, timezone.now()),
+            "can_handle": handler,
+        },
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -7,6 +7,9 @@ module's rules, not these.
 - Water level: the station's own flood warning levels (báo động I, II, III), kept in the sensor's
   `properties["alert_levels"]` as three heights in metres; a station without them is not coloured.
 - Rainfall (mm in the last reading's interval, read as mm/h): light, moderate, heavy, very heavy.
+- Street flood depth (`flood_depth`, m of water on the road, a city's own quantity): from 0.1 m shallow,
+  from 0.3 m dangerous for motorbikes, from 0.5 m dangerous for cars and people (the steps of the
+  warnings' demo street-flood rule: moderate from 0.3 m, severe from 0.5 m).
 - Temperature: the heat categories of the national forecasting centre (35, 37, 39 °C).
 - Wind: the Beaufort scale as Vietnamese warnings use it (strong wind from force 6, storm from 8).
 - Noise: QCVN 26:2010/BTNMT (70 dB(A) by day in ordinary areas).
@@ -66,6 +69,12 @@ TABLE: dict[str, tuple[Band, ...]] = {
         (10, 2, pgettext_lazy("sensor level", "Moderate rain")),
         (50, 3, pgettext_lazy("sensor level", "Heavy rain")),
         (None, 4, pgettext_lazy("sensor level", "Very heavy rain")),
+    ),
+    "flood_depth": _bands(
+        (0.1, 1, pgettext_lazy("sensor level", "No flooding")),
+        (0.3, 2, pgettext_lazy("sensor level", "Shallow flooding")),
+        (0.5, 3, pgettext_lazy("sensor level", "Deep flooding: dangerous for motorbikes")),
+        (None, 4, pgettext_lazy("sensor level", "Very deep flooding: dangerous for vehicles and people")),
     ),
     "temperature": _bands(
         (35, 1, pgettext_lazy("sensor level", "Normal")),

@@ -1,15 +1,62 @@
-"""What the sensing module contributes: its operations and roles, navigation, schedules, KPIs and the
-open dataset. Other modules react to incoming observations by adding `observation_listeners` to their
-own manifests (see dothi.sensing.ingestion.AcceptedBatch)."""
+"""What the sensing module contributes: its operations and roles, navigation, schedules, KPIs, the
+open dataset, and the control centre's panels, alarm source, ward summary and published
+`sensing.sensor_points`. Other modules react to incoming observations by adding
+`observation_listeners` to their own manifests (see dothi.sensing.ingestion.AcceptedBatch)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from dothi.core.manifests import Manifest, NavEntry
+from dothi.core.manifests import Manifest, NavEntry, Panel, PointSet
 from dothi.sensing.demo import seed
 from dothi.sensing.stats import DATASETS, KPIS
 from dothi.sensing.tasks import mark_offline, partitions_ahead, purge_raw
 
+# The control centre's hooks import the selectors when first called (this file stays a declaration).
+
+
+def _latest_panel(city):
+    from dothi.sensing import selectors
+
+    return selectors.ioc_latest_geojson(city)
+
+
+def _online_panel(city):
+    from dothi.sensing import selectors
+
+    return selectors.ioc_online_panel(city)
+
+
+def _silent_sensors(city, now=None):
+    from dothi.sensing import selectors
+
+    return selectors.ioc_silent_sensors(city, now=now)
+
+
+def _ward_summary(city, commune):
+    from dothi.sensing import selectors
+
+    return selectors.ioc_ward_summary(city, getattr(commune, "code", commune))
+
+
+def _sensor_points(city, quantities=None):
+    from dothi.sensing import selectors
+
+    return selectors.sensor_points(city, quantities)
+
+
 STAFF = frozenset({"agency_staff", "agency_manager", "operator", "council_member", "city_admin"})
+
+
+def _point_rows(city):
+    from dothi.sensing import selectors
+
+    return selectors.sensor_point_rows(city)
+
+
+def _points_assign(city, changes) -> int:
+    from dothi.sensing import services
+
+    return services.sensor_points_assign(city=city, changes=changes)
+
 
 manifest = Manifest(
     name="sensing",
@@ -43,4 +90,24 @@ manifest = Manifest(
     # Demo data: ~225 sensors of Đà Nẵng, a year of hourly rollups and a week of raw readings (sensing.demo).
     seeder=seed,
     seed_order=50,
+    # The control centre (docs/modules/ioc.md): every monitored sensor coloured by its latest values
+    # (muted when silent), the online / silent counts, an alarm per silent sensor, a ward's sensors.
+    panels=(
+        Panel(code="sensing.latest", title=_("Sensors"), data=_latest_panel, order=10),
+        Panel(
+            code="sensing.online",
+            title=_("Sensors online"),
+            data=_online_panel,
+            kind="counts",
+            order=11,
+            refresh_seconds=30,
+        ),
+    ),
+    alarm_sources=(_silent_sensors,),
+    ward_summary=_ward_summary,
+    point_sets=(
+        PointSet(code="sensing.sensor", label=_("Sensors"), rows=_point_rows, assign=_points_assign),
+    ),
+    # (city, quantities=None) -> [(lon, lat)] of active sensors measuring any of the quantity codes.
+    provides={"sensing.sensor_points": _sensor_points},
 )

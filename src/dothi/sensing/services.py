@@ -496,3 +496,11 @@ __all__ = [
     "sensors_mark_offline",
     "source_get_or_create",
 ]
+
+
+def sensor_points_assign(*, city: City, changes: list[tuple[int, str]]) -> int:
+    """Write the communes core.geo.reassign_points found for Sensor rows, in bulk (no other column)."""
+    from dothi.core.geo import write_communes
+    from dothi.sensing.models import Sensor
+
+    return write_communes(Sensor, city=city, changes=changes)

@@ -12,4 +12,6 @@ urlpatterns: list = [
     path("list/", views.sensor_list, name="list"),
     path("<str:code>/", views.sensor_detail, name="detail"),
     path("<str:code>/series.json", views.sensor_series, name="series"),
+    # The control centre's drill-down (an HTML fragment for its side drawer).
+    path("<str:code>/fragment/", views.sensor_fragment, name="fragment"),
 ]

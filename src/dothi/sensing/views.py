@@ -353,3 +353,35 @@ def sensor_series(request, code: str):
         "max": [round(p.max, digits) for p in series.points] if with_band else None,
     }
     return _json(body, public=sensor.is_public)
+
+
+@require_safe
+def sensor_fragment(request, code: str):
+    """The control centre's drill-down of one sensor: an HTML fragment (no page around it) with its
+    latest values and a chart per quantity, the charts drawn by `dothiSensing.initCharts(root)` once the
+    fragment is in the page. Private sensors are 404 to those without sensing.read_private."""
+    city = page_city(request)
+    sensor = _get_sensor(request, code)
+    now = timezone.now()
+    response = render(
+        request,
+        "sensing/_ioc_sensor.html",
+        {
+            "sensor": sensor,
+            "values": _latest_values(city, sensor),
+            "is_camera": sensor.kind == Sensor.Kind.CAMERA,
+            "silent": selectors.is_silent(
+                last_seen_at=sensor.last_seen_at,
+                created_at=sensor.created_at,
+                expected_interval_seconds=sensor.expected_interval_seconds,
+                now=now,
+            ),
+            "periods": [(key, label) for key, (_span, label) in PERIODS.items()],
+            "period": DEFAULT_PERIOD,
+            "series_url": reverse("sensing:series", args=[sensor.code]),
+            "time_zone": city.time_zone,
+            "now": now,
+        },
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -160,6 +160,7 @@
     var ticket = 0;
     var tz = box.dataset.timeZone || "Asia/Ho_Chi_Minh";
     var formats = timeFormats(tz);
+    var height = num(box.dataset.chartHeight) || 260;
 
     function say(text) {
       if (status) { status.textContent = text; status.hidden = !text; }
@@ -192,7 +193,7 @@
       var width = Math.max(280, target.clientWidth || box.clientWidth || 600);
       var opts = {
         width: width,
-        height: 260,
+        height: height,
         tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), tz); },
         series: series,
         bands: bands,
@@ -227,12 +228,15 @@
     }
 
     var timer = null;
-    window.addEventListener("resize", function () {
+    function resized() {
+      // A chart in a fragment that was replaced (the control centre's drawer) stops listening.
+      if (!box.isConnected) { window.removeEventListener("resize", resized); return; }
       if (timer) { clearTimeout(timer); }
       timer = setTimeout(function () {
-        if (plot) { plot.setSize({ width: Math.max(280, target.clientWidth), height: 260 }); }
+        if (plot) { plot.setSize({ width: Math.max(280, target.clientWidth), height: height }); }
       }, 200);
-    });
+    }
+    window.addEventListener("resize", resized);
     load(box.dataset.period || "24h");
     return load;
   }
@@ -251,6 +255,8 @@
           other.setAttribute("aria-pressed", on ? "true" : "false");
         });
         loaders.forEach(function (load) { load(period); });
+        // In a fragment inside another page (the control centre), the page's address stays as it is.
+        if (picker.hasAttribute("data-keep-url")) { return; }
         var url = new URL(window.location.href);
         url.searchParams.set("period", period);
         window.history.replaceState(null, "", url.pathname + url.search);
@@ -258,16 +264,34 @@
     });
   }
 
+  // The charts (and their period picker) inside `root`, each drawn once: the page's own at load, and
+  // a fragment's when another page inserts one (the control centre calls
+  // window.dothiSensing.initCharts(drawer) after putting a sensor's fragment in its drawer).
+  function initCharts(root) {
+    root = root || document;
+    if (typeof uPlot === "undefined") { return 0; }
+    var loaders = [];
+    root.querySelectorAll("[data-chart]").forEach(function (box) {
+      if (box.dataset.chartReady) { return; }
+      box.dataset.chartReady = "1";
+      loaders.push(chart(box));
+    });
+    root.querySelectorAll("[data-period-picker]").forEach(function (picker) {
+      if (picker.dataset.pickerReady) { return; }
+      picker.dataset.pickerReady = "1";
+      periodPicker(picker, loaders);
+    });
+    return loaders.length;
+  }
+
+  window.dothiSensing = { initCharts: initCharts };
+
   function init() {
     if (typeof L !== "undefined") {
       document.querySelectorAll("[data-mode=sensors]").forEach(sensorMap);
       document.querySelectorAll("[data-mode=sensor-point]").forEach(pointMap);
     }
-    if (typeof uPlot !== "undefined") {
-      var loaders = [];
-      document.querySelectorAll("[data-chart]").forEach(function (box) { loaders.push(chart(box)); });
-      document.querySelectorAll("[data-period-picker]").forEach(function (picker) { periodPicker(picker, loaders); });
-    }
+    initCharts(document);
   }
 
   if (document.readyState === "loading") {
