@@ -30,18 +30,15 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
-import math
 import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from pathlib import Path
+
+import _harness  # bench/_harness.py: this folder is on the path (script or --pythonpath)
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/dothi_bench_appt"
@@ -119,17 +116,6 @@ def wsgi_app():
 
 
 # --- The database ---------------------------------------------------------------------------------------
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    parts = urllib.parse.urlsplit(database_url())
-    name = parts.path.lstrip("/")
-    admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _empty_database(say) -> None:
@@ -279,64 +265,9 @@ def sign_in_citizens() -> list[str]:
 # --- Serving and measuring ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """The platform as `dothi serve --server wsgi` runs it (gunicorn, threaded WSGI workers), with the
-    shared cache (rate-limit counters) in Redis, as deployed for load."""
-
-    def __init__(self, workers: int, data_dir: str) -> None:
-        from dothi.core.management.commands._processes import gunicorn_command
-
-        self.port = free_port()
-        env = dict(
-            os.environ,
-            DOTHI_DATABASE_URL=database_url(),
-            DOTHI_DATA_DIR=data_dir,
-            DJANGO_SETTINGS_MODULE="dothi.settings",
-            DOTHI_DEBUG="0",
-            DOTHI_REDIS_URL=REDIS_URL,
-        )
-        command = gunicorn_command(
-            host="127.0.0.1", port=self.port, workers=workers, server="wsgi", access_log=False
-        )
-        command[command.index("dothi.wsgi:application")] = "appointments:wsgi_app()"
-        self.proc = subprocess.Popen(  # noqa: S603
-            [*command, "--pythonpath", str(BENCH_DIR), "--log-level", "warning"],
-            env=env,
-            start_new_session=True,
-        )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                conn.request("GET", "/api/v1/appointments/services")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("the server did not start")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+def Server(workers: int, data_dir: str) -> _harness.Server:  # noqa: N802 - reads as the class it makes
+    return _harness.Server(workers, data_dir, database_url=database_url(), redis_url=REDIS_URL,
+                           app="appointments:wsgi_app()", ready_path="/api/v1/appointments/services")
 
 
 def burst(port: int, path: str, sessions: list[str], slot_ids: list[int], say) -> dict:
@@ -407,8 +338,8 @@ def burst(port: int, path: str, sessions: list[str], slot_ids: list[int], say) -
         "attempts_per_s": len(results) / elapsed,
         "accepted": len(accepted),
         "fill_seconds": (max(accepted) - started) if accepted else None,
-        "p50": percentile(latencies, 0.5),
-        "p99": percentile(latencies, 0.99),
+        "p50": _harness.percentile(latencies, 0.5),
+        "p99": _harness.percentile(latencies, 0.99),
         "max": max(latencies),
     }
     figures["bookings_per_s"] = figures["accepted"] / figures["fill_seconds"] if accepted else 0.0
@@ -460,7 +391,7 @@ def main() -> None:
     os.environ["DOTHI_DATABASE_URL"] = database_url()
     os.environ["DOTHI_DATA_DIR"] = data_dir
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dothi.settings")
-    ensure_database()
+    _harness.ensure_database(database_url())
     import django
 
     django.setup()
@@ -491,18 +422,6 @@ def main() -> None:
         raise SystemExit("DOUBLE BOOKINGS in the app: see docs/performance.md")
 
 
-def _machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown CPU",
-    )
-    return f"{os.cpu_count()} cores ({cpu})"
-
-
 def write_report(_report, figures, app, base, app_db, base_db) -> None:
     scale_note = "" if ATTEMPTS >= 10_000 else " — **below the stated scale of 10,000 attempts**"
     statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(app["statuses"].items()))
@@ -513,8 +432,9 @@ def write_report(_report, figures, app, base, app_db, base_db) -> None:
         f"{app['attempts']:,} booking attempts{scale_note} from {ATTEMPTS:,} distinct signed-in citizens "
         f"(one each), {CLIENTS} concurrent keep-alive HTTP clients released together, at the {SLOTS} first "
         f"slots of one day ({figures['day']:%Y-%m-%d}) with {COUNTERS} counters each: {PLACES:,} places. "
-        f"PostgreSQL, its own database. Machine: {_machine()}; client (Python threads) and server share "
-        f"it. Served as `dothi serve --server wsgi` runs it (gunicorn, {WORKERS} threaded WSGI workers, "
+        f"PostgreSQL, its own database. Machine: {_harness.machine()}; client (Python threads) "
+        f"and server share it. Served as `dothi serve --server wsgi` runs it (gunicorn, {WORKERS} threaded "
+        "WSGI workers, "
         "the psycopg pool), Redis as the shared cache (rate-limit counters; the benchmark city's limits "
         "raised through its policy). Each attempt is `POST /api/v1/appointments/bookings` (`booking_create`: "
         "session, CSRF, rate limits, opening hours, closed days and holidays, the no-show rule, one active "

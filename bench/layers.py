@@ -35,15 +35,13 @@ import json
 import math
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
+
+import _harness  # bench/_harness.py: this folder is on the path (script or --pythonpath)
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/dothi_bench_layers"
@@ -146,17 +144,6 @@ def wsgi_app():
 
 
 # --- The database ---------------------------------------------------------------------------------------
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    parts = urllib.parse.urlsplit(database_url())
-    name = parts.path.lstrip("/")
-    admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _empty_database(say) -> None:
@@ -366,7 +353,7 @@ def prepare(say) -> dict:
         cursor.execute("VACUUM ANALYZE layers_feature")  # as autovacuum leaves it: index-only scans work
         cursor.execute("VACUUM ANALYZE reports_report")
     figures["loaded_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    figures["load_average_at_load"] = _load_average()
+    figures["load_average_at_load"] = _harness.load_average()
     city.settings = {**(city.settings or {}), "bench_layers": BENCH_MARK, "bench_layers_load": dict(figures)}
     city.save(update_fields=["settings"])
     figures["reused"] = False
@@ -400,17 +387,10 @@ def viewports(layer, n: int) -> list[tuple[float, float, float, float]]:
     return boxes
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def _summary(timings: list[float], sizes: list[int], counts: list[int] | None = None) -> dict:
     out = {
-        "p50": percentile(timings, 0.5),
-        "p99": percentile(timings, 0.99),
+        "p50": _harness.percentile(timings, 0.5),
+        "p99": _harness.percentile(timings, 0.99),
         "mean_bytes": statistics.mean(sizes),
     }
     if counts is not None:
@@ -457,66 +437,9 @@ def measure_in_process(layer, boxes, say) -> dict:
     return result
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """The platform as `dothi serve --server wsgi` runs it (gunicorn, threaded WSGI workers), Redis as
-    the shared cache, with this module's URLconf (the app's URLs and the baseline view)."""
-
-    def __init__(self, workers: int, data_dir: str) -> None:
-        from dothi.core.management.commands._processes import gunicorn_command
-
-        self.port = free_port()
-        env = dict(
-            os.environ,
-            DOTHI_DATABASE_URL=database_url(),
-            DOTHI_DATA_DIR=data_dir,
-            DJANGO_SETTINGS_MODULE="dothi.settings",
-            DOTHI_DEBUG="0",
-            DOTHI_REDIS_URL=REDIS_URL,
-        )
-        command = gunicorn_command(
-            host="127.0.0.1", port=self.port, workers=workers, server="wsgi", access_log=False
-        )
-        command[command.index("dothi.wsgi:application")] = "layers:wsgi_app()"
-        self.proc = subprocess.Popen(  # noqa: S603
-            [*command, "--pythonpath", str(BENCH_DIR), "--log-level", "warning"],
-            env=env,
-            start_new_session=True,
-        )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                status, _ = self.get("/layers/catalogue/")
-                if status == 200:
-                    return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("the server did not start")
-
-    def get(self, path: str, conn: http.client.HTTPConnection | None = None) -> tuple[int, bytes]:
-        own = conn is None
-        conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            if own:
-                conn.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+def Server(workers: int, data_dir: str) -> _harness.Server:  # noqa: N802 - reads as the class it makes
+    return _harness.Server(workers, data_dir, database_url=database_url(), redis_url=REDIS_URL,
+                           app="layers:wsgi_app()", ready_path="/layers/catalogue/")
 
 
 def measure_http(server: Server, code: str, boxes, say) -> dict:
@@ -682,11 +605,6 @@ def measure_reassign(city, say) -> dict:
 # --- Report -------------------------------------------------------------------------------------------------
 
 
-def _load_average() -> str:
-    one, five, _fifteen = os.getloadavg()
-    return f"{one:.1f} (1 min), {five:.1f} (5 min)"
-
-
 def write_report(_report, figures: dict, in_process: dict, http_reads: dict, reassign: dict) -> None:
     scale = figures["points"] + figures["lines"]
     note = "" if scale >= 500_000 else " — **below the stated scale of 500,000**"
@@ -696,8 +614,8 @@ def write_report(_report, figures: dict, in_process: dict, http_reads: dict, rea
         f"{figures['lines']:,} segments of 20–150 m (`{LINES_LAYER}`), denser in the urban wards, plus "
         f"{reassign['sets'].get('reports.report', 0):,} reports; the schema and indexes as migrated. "
         "Client and server share the machine. Load average when the run started: "
-        f"{figures['load_at_start']}; at its end: {_load_average()} (other work on the machine shows up "
-        "here).",
+        f"{figures['load_at_start']}; at its end: {_harness.load_average()} "
+        "(other work on the machine shows up here).",
         "",
     ]
     if "import_points_s" not in figures:
@@ -796,7 +714,7 @@ def main() -> None:
     try:
         data_dir = tempfile.mkdtemp(prefix="dothi-bench-layers-")
         _configure_environment(data_dir)
-        ensure_database()
+        _harness.ensure_database(database_url())
         import django
 
         django.setup()
@@ -808,7 +726,7 @@ def main() -> None:
         def say(message: str) -> None:
             print(message, flush=True)
 
-        load_at_start = _load_average()
+        load_at_start = _harness.load_average()
         figures = prepare(say)
         figures["load_at_start"] = load_at_start
         city = City.objects.get(slug=CITY_SLUG)

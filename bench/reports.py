@@ -35,8 +35,6 @@ import math
 import os
 import random
 import secrets
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +42,8 @@ import tempfile
 import time
 import urllib.parse
 from pathlib import Path
+
+import _harness  # bench/_harness.py: this folder is on the path (script or --pythonpath)
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/dothi_bench"
@@ -180,17 +180,6 @@ def wsgi_app():
 
 
 # --- The database ---------------------------------------------------------------------------------------
-
-
-def ensure_database() -> None:
-    import psycopg
-
-    parts = urllib.parse.urlsplit(database_url())
-    name = parts.path.lstrip("/")
-    admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _sample_points(cells, counts, rng):
@@ -475,65 +464,9 @@ def sign_in_citizens() -> list[str]:
 # --- Serving and measuring ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """The platform as `dothi serve --server wsgi` runs it (gunicorn, threaded WSGI workers), with the
-    shared cache, sessions and rate-limit counters in Redis (DOTHI_REDIS_URL), as deployed for load."""
-
-    def __init__(self, workers: int, data_dir: str) -> None:
-        from dothi.core.management.commands._processes import gunicorn_command
-
-        self.port = free_port()
-        env = dict(os.environ, DOTHI_DATABASE_URL=database_url(), DOTHI_DATA_DIR=data_dir,
-                   DJANGO_SETTINGS_MODULE="dothi.settings", DOTHI_DEBUG="0", DOTHI_REDIS_URL=REDIS_URL)
-        command = gunicorn_command(host="127.0.0.1", port=self.port, workers=workers, server="wsgi",
-                                   access_log=False)
-        command[command.index("dothi.wsgi:application")] = "reports:wsgi_app()"
-        self.proc = subprocess.Popen(  # noqa: S603
-            [*command, "--pythonpath", str(BENCH_DIR), "--log-level", "warning"],
-            env=env, start_new_session=True,
-        )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                status, _ = self.get("/open311/v2/discovery.json")
-                if status == 200:
-                    return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("the server did not start")
-
-    def get(self, path: str, conn: http.client.HTTPConnection | None = None) -> tuple[int, bytes]:
-        own = conn is None
-        conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            if own:
-                conn.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+def Server(workers: int, data_dir: str) -> _harness.Server:  # noqa: N802 - reads as the class it makes
+    return _harness.Server(workers, data_dir, database_url=database_url(), redis_url=REDIS_URL,
+                           app="reports:wsgi_app()", ready_path="/open311/v2/discovery.json")
 
 
 def measure_reads(server: Server, cases: dict[str, tuple[list[str], list[str]]], say) -> dict:
@@ -558,7 +491,7 @@ def measure_reads(server: Server, cases: dict[str, tuple[list[str], list[str]]],
         app_conn.close()
         base_conn.close()
         results[name] = {
-            label: {"p50": percentile(t, 0.5), "p99": percentile(t, 0.99),
+            label: {"p50": _harness.percentile(t, 0.5), "p99": _harness.percentile(t, 0.99),
                     "mean_bytes": statistics.mean(sizes[label])}
             for label, t in timings.items()
         }
@@ -747,7 +680,7 @@ def main() -> None:
 
     data_dir = tempfile.mkdtemp(prefix="dothi-bench-reports-")
     _configure_environment(data_dir)
-    ensure_database()
+    _harness.ensure_database(database_url())
     import django
 
     django.setup()
@@ -756,7 +689,7 @@ def main() -> None:
     def say(message: str) -> None:
         print(message, flush=True)
 
-    load_at_start = _load_average()
+    load_at_start = _harness.load_average()
     figures = prepare_city(say)
     figures["load_at_start"] = load_at_start
     now = dt.datetime.now(dt.UTC)
@@ -792,17 +725,6 @@ def flush_redis() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
-def _machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
-    return f"{os.cpu_count()} cores ({cpu})"
-
-
-def _load_average() -> str:
-    one, five, _fifteen = os.getloadavg()
-    return f"{one:.1f} (1 min), {five:.1f} (5 min)"
-
-
 def write_report(_report, figures: dict, reads: dict, writes: dict) -> None:
     scale = figures["reports"]
     scale_note = "" if scale >= 1_000_000 else " — **below the stated scale of 1,000,000**"
@@ -814,13 +736,14 @@ def write_report(_report, figures: dict, reads: dict, writes: dict) -> None:
     }
     lines = [
         f"{scale:,} reports in PostgreSQL{scale_note} (2 years, {N_CITIZENS:,} citizens, 93 communes, "
-        f"10 categories, every status); the schema and indexes as migrated. Machine: {_machine()}; client "
-        "and server share it. The platform is served as `dothi serve --server wsgi` runs it (gunicorn, "
+        f"10 categories, every status); the schema and indexes as migrated. Machine: {_harness.machine()}; "
+        "client and server share it. The platform is served as `dothi serve --server wsgi` runs it "
+        "(gunicorn, "
         "threaded WSGI workers, the shipped settings with the psycopg pool) with Redis as the shared cache "
         "(`DOTHI_REDIS_URL`: rate-limit counters, sessions read from Redis and written through to "
         "PostgreSQL), the deployment docs/deployment.md describes for load. Load average when the run "
-        f"started: {figures['load_at_start']}; at its end: {_load_average()} (other work on the machine "
-        "shows up here).",
+        f"started: {figures['load_at_start']}; at its end: {_harness.load_average()} "
+        "(other work on the machine shows up here).",
         "",
         f"**(a) Reads**: {LATENCY_REQUESTS} sequential keep-alive requests per query "
         f"(after {WARMUP} warm-up), {READ_WORKERS} workers. The baseline is a plain Django view in the same "
