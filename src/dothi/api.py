@@ -79,6 +79,7 @@ def _mount() -> None:
     from dothi.identity.api import router as identity_router
     from dothi.ioc.api import router as ioc_router
     from dothi.layers.api import router as layers_router
+    from dothi.programme.api import router as programme_router
     from dothi.reports.api import router as reports_router
     from dothi.sensing.api import router as sensing_router
 
@@ -90,6 +91,7 @@ def _mount() -> None:
     api.add_router("/alerts/", alerts_router)
     api.add_router("/layers/", layers_router)
     api.add_router("/ioc/", ioc_router)
+    api.add_router("/programme/", programme_router)
 
 
 _mount()

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "dothi.alerts",
     "dothi.layers",
     "dothi.ioc",
+    "dothi.programme",
     "dothi.web",
 ]
 INSTALLED_APPS += env_list("EXTRA_APPS")

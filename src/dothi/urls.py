@@ -18,6 +18,7 @@ urlpatterns = [
     path("alerts/", include("dothi.alerts.urls")),
     path("layers/", include("dothi.layers.urls")),
     path("ioc/", include("dothi.ioc.urls")),
+    path("programme/", include("dothi.programme.urls")),
     path("", include("dothi.core.urls")),
     path("", include("dothi.web.urls")),
 ]

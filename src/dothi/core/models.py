@@ -204,6 +204,7 @@ class Agreement(CityOwned):
     scope = models.TextField(_("scope"), blank=True)
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    value_vnd = models.BigIntegerField(_("value (VND)"), null=True, blank=True)
     shared_with = models.ManyToManyField(
         Organisation, blank=True, related_name="agreements_shared_with", verbose_name=_("shared with")
     )

@@ -1,0 +1,38 @@
+"""What the programme module contributes: its operations, navigation and demo data; its targets are
+published for the KPI module (`programme.targets`)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from dothi.core.manifests import Manifest
+
+STAFF = frozenset({"agency_staff", "agency_manager", "operator", "council_member", "city_admin"})
+COUNCIL = frozenset({"council_member", "city_admin"})
+
+
+def _seed(**kwargs) -> None:
+    from dothi.programme import demo
+
+    demo.seed(**kwargs)
+
+
+manifest = Manifest(
+    name="programme",
+    label=_("Smart-city programme"),
+    description=_("The master plan, its goals and targets, projects, partners and lessons learned."),
+    permissions={
+        # Read the whole programme, published or not (staff of the city).
+        "programme.view": STAFF,
+        # Edit the programme, master plan, team, SWOT, assessment, risks, stakeholders, goals, targets,
+        # partners, challenges, courses, cooperation; approve and version the plan.
+        "programme.edit": COUNCIL,
+        # Update a project's progress, milestones, budget disbursement and lessons: the council, and
+        # managers and staff of the project's responsible agency (checked per project in the service).
+        "programme.project.update": frozenset(
+            {"council_member", "city_admin", "agency_manager", "agency_staff"}
+        ),
+    },
+    seeder=_seed,
+    seed_order=80,
+)
