@@ -178,6 +178,9 @@ LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 LANGUAGE_COOKIE_NAME = "dothi_language"
 USE_I18N = True
 USE_TZ = True
+# Django's Vietnamese formats give "." as the thousands separator but no grouping size: amounts in đồng
+# read 166.700.000.000 where a template asks for grouping (floatformat "0g").
+NUMBER_GROUPING = 3
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 
 STATIC_URL = "/static/"

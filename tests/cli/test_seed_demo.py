@@ -1,5 +1,9 @@
+import contextlib
+import io
+
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from dothi.core import demo
 from dothi.core.models import Agreement, City, CommuneArea, Organisation
@@ -9,11 +13,22 @@ from dothi.identity.models import Consent, Membership, User
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def seeded(admin_units, capsys):
-    call_command("seed_demo")
-    out = capsys.readouterr().out
-    return City.objects.get(slug="danang"), out
+@pytest.fixture(scope="module")
+def seeded(_admin_units_loaded, django_db_blocker):
+    """The demo seeded once for the tests that only read it (a full seed takes 10–20 s): inside a
+    transaction rolled back after the module's last such test, each test in its own savepoint within it,
+    as Django's `setUpTestData` does."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                call_command("seed_demo", stdout=out)
+            yield City.objects.get(slug="danang"), out.getvalue()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 def _citizen_hashes():
@@ -99,53 +114,3 @@ def test_refuses_a_non_empty_database_unless_reset(seeded):
     with pytest.raises(CommandError, match="already holds data"):
         call_command("seed_demo")
     assert City.objects.count() == 1
-
-
-# `--reset` flushes the database, which PostgreSQL refuses inside a test's transaction.
-@pytest.mark.django_db(transaction=True)
-def test_deterministic(seeded):
-    city, _ = seeded
-    first = (
-        _citizen_hashes(),
-        sorted(User.objects.values_list("username", "display_name")),
-        sorted(Organisation.objects.values_list("code", flat=True)),
-    )
-    call_command("seed_demo", reset=True)
-    second = (
-        _citizen_hashes(),
-        sorted(User.objects.values_list("username", "display_name")),
-        sorted(Organisation.objects.values_list("code", flat=True)),
-    )
-    assert first == second
-    assert City.objects.count() == 1 and User.objects.count() == len(first[1])
-
-
-def test_seeding_an_empty_database_without_admin_units(db):
-    """A brand-new database: seed-demo loads the administrative units itself."""
-    from dothi.core.models import Commune
-
-    Commune.objects.all().delete()
-    call_command("seed_demo")
-    assert Commune.objects.count() == 3321
-    assert CommuneArea.objects.count() == 94
-
-
-def test_module_seeders_run_with_the_city_a_generator_and_now(admin_units):
-    import random
-
-    from dothi.core.manifests import Manifest, registry
-
-    calls = []
-
-    def seeder(*, city, rng, now):
-        calls.append((city.slug, rng.random(), now))
-
-    registry.register(Manifest(name="sample_seeded", seeder=seeder, seed_order=1))
-    try:
-        call_command("seed_demo")
-    finally:
-        registry.unregister("sample_seeded")
-    assert len(calls) == 1
-    slug, value, now = calls[0]
-    assert slug == "danang" and now is not None
-    assert value == random.Random(f"{demo.DEMO_SEED}:sample_seeded").random()  # deterministic per module

@@ -22,11 +22,20 @@ import math
 
 import pytest
 from django.db.models import Max, Min, Sum
+from django.utils import translation
 
 from dothi.core.text import fold_key
 
 FEATURE_ORIGIN = (108.2170, 16.0600)  # (lon, lat), central Đà Nẵng
 _seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Services and readers answer in the active language; these tests read the English texts (the
+    pages and the API choose the language per request and are tested as such)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

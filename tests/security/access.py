@@ -67,6 +67,11 @@ RULES: dict[str, set[str]] = {
     "layers_managing": {"operator", "city_admin", "platform_admin"},
     "layers_importing": {"agency_manager", "operator", "city_admin", "platform_admin"},
     "layers_population": {"city_admin", "platform_admin"},
+    # Smart-city programme (issue 8): who edits it (programme.edit: the council) and who updates projects
+    # (programme.project.update: the council and the project's agency — checked per project).
+    "programme_editing": {"council_member", "city_admin", "platform_admin"},
+    "programme_project_updating": {"agency_staff", "agency_manager", "council_member", "city_admin",
+                                   "platform_admin"},
 }
 
 ACCESS: dict[str, str | dict[str, str]] = {
@@ -360,6 +365,78 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "PATCH /api/v1/layers/{code}": "layers_managing",
     "POST /api/v1/layers/{code}/imports": "layers_importing",
     "POST /api/v1/layers/population": "layers_population",
+    # --- Smart-city programme API (programme, issue 8): the published programme, goals, projects, one
+    # project and the timeline are public (staff get everything; with no programme, or the walk's sample
+    # code, a 404 to all); the other reads are for staff (programme.view); the programme, its workflow
+    # and versions and the council's records are for the council; records of a project (the project,
+    # budget lines, phases, milestones, risks, lessons) also for agency managers and staff, whom the
+    # services check against the project's agency (the walk's sample ids do not exist: 404, and its empty
+    # bodies are refused as bad input) ------------------------------------------------------------------
+    "GET /api/v1/programme/": "public",
+    "GET /api/v1/programme/goals": "public",
+    "GET /api/v1/programme/projects": "public",
+    "GET /api/v1/programme/projects/{code}": "public",
+    "GET /api/v1/programme/timeline": "public",
+    "GET /api/v1/programme/*": "staff",
+    "PATCH /api/v1/programme/": "programme_editing",
+    "POST /api/v1/programme/transition": "programme_editing",
+    "POST /api/v1/programme/versions": "programme_editing",
+    "POST /api/v1/programme/records/*": "programme_editing",
+    "PATCH /api/v1/programme/records/*": "programme_editing",
+    "DELETE /api/v1/programme/records/*": "programme_editing",
+    "POST /api/v1/programme/records/projects": "programme_editing",
+    "DELETE /api/v1/programme/records/projects/{record_id}": "programme_editing",
+    "DELETE /api/v1/programme/records/budget/{record_id}": "programme_editing",
+    "POST /api/v1/programme/records/budget": "programme_editing",
+    "PATCH /api/v1/programme/records/projects/{record_id}": "programme_project_updating",
+    "PATCH /api/v1/programme/records/budget/{record_id}": "programme_project_updating",
+    "POST /api/v1/programme/records/phases": "programme_project_updating",
+    "PATCH /api/v1/programme/records/phases/{record_id}": "programme_project_updating",
+    "DELETE /api/v1/programme/records/phases/{record_id}": "programme_project_updating",
+    "POST /api/v1/programme/records/milestones": "programme_project_updating",
+    "PATCH /api/v1/programme/records/milestones/{record_id}": "programme_project_updating",
+    "DELETE /api/v1/programme/records/milestones/{record_id}": "programme_project_updating",
+    "POST /api/v1/programme/records/risks": "programme_project_updating",
+    "PATCH /api/v1/programme/records/risks/{record_id}": "programme_project_updating",
+    "DELETE /api/v1/programme/records/risks/{record_id}": "programme_project_updating",
+    "POST /api/v1/programme/records/lessons": "programme_project_updating",
+    "PATCH /api/v1/programme/records/lessons/{record_id}": "programme_project_updating",
+    "DELETE /api/v1/programme/records/lessons/{record_id}": "programme_project_updating",
+    # The programme admin: city administrators, in their city; plan versions are read-only snapshots.
+    "admin:programme_*": "admin_site",
+    "admin:programme_planversion_add": "nobody",
+    "admin:programme_planversion_delete": "nobody",
+    # --- Smart-city programme (issue 8): public pages, and the staff area (programme.view to read;
+    # the council edits; a project's parts also its agency, checked per project) -----------------------
+    "programme:public": {"GET": "public", "*": "nobody"},
+    "programme:project": {"GET": "public", "*": "nobody"},
+    "programme:plan": {"GET": "public", "*": "nobody"},
+    "programme:lessons": {"GET": "public", "*": "nobody"},
+    "programme:staff_home": {"GET": "staff", "*": "nobody"},
+    "programme:staff_plan": {"GET": "staff", "*": "programme_editing"},
+    "programme:staff_plan_status": "programme_editing",
+    "programme:staff_versions": {"GET": "staff", "*": "programme_editing"},
+    "programme:staff_plan_print": {"GET": "staff", "*": "nobody"},
+    "programme:staff_team": {"GET": "staff", "*": "nobody"},
+    "programme:staff_swot": {"GET": "staff", "*": "nobody"},
+    "programme:staff_assessment": {"GET": "staff", "*": "nobody"},
+    "programme:staff_risks": {"GET": "staff", "*": "nobody"},
+    "programme:staff_stakeholders": {"GET": "staff", "*": "nobody"},
+    "programme:staff_goals": {"GET": "staff", "*": "nobody"},
+    "programme:staff_projects": {"GET": "staff", "*": "nobody"},
+    "programme:staff_project": {"GET": "staff", "*": "nobody"},
+    "programme:staff_project_add": "programme_project_updating",  # POST only
+    "programme:staff_project_alternatives": "programme_editing",  # POST only
+    "programme:staff_timeline": {"GET": "staff", "*": "nobody"},
+    "programme:staff_vendors": {"GET": "staff", "*": "nobody"},
+    "programme:staff_challenges": {"GET": "staff", "*": "nobody"},
+    "programme:staff_training": {"GET": "staff", "*": "programme_editing"},
+    "programme:staff_cooperation": {"GET": "staff", "*": "nobody"},
+    "programme:staff_exports": {"GET": "staff", "*": "nobody"},
+    "programme:staff_export": {"GET": "staff", "*": "nobody"},
+    "programme:staff_add": "programme_editing",  # POST only
+    "programme:staff_item_edit": "programme_project_updating",  # programme-level rows: the council only
+    "programme:staff_item_delete": "programme_project_updating",  # POST only; likewise
     # --- The JSON API (also walked through the OpenAPI spec, below) -----------------------------------
     "api:openapi-json": "public",
     "api:openapi-view": "public",

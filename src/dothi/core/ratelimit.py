@@ -39,9 +39,10 @@ def counted_over(request, *, group: str, key, rate: str) -> bool:
 
     django-ratelimit adds the counter, or increments it when it exists; when the cache drops the key in
     between (the database cache culls rows when it is full), the increment fails and it answers "over"
-    with no count. That is a race, not an abuse: count again once (the add then succeeds). A cache that
-    fails twice in a row still refuses (fail closed)."""
-    for _attempt in range(2):
+    with no count. That is a race, not an abuse: count again (the add then succeeds). Under many
+    concurrent writers a small cache can cull the key again in between, so up to three attempts; a cache
+    that fails three times in a row still refuses (fail closed)."""
+    for _attempt in range(3):
         usage = get_usage(request, group=group, key=key, rate=rate, method=ALL, increment=True)
         if usage is None:
             return False

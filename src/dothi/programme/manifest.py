@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from dothi.core.manifests import Manifest
+from dothi.core.manifests import Manifest, NavEntry
 
 STAFF = frozenset({"agency_staff", "agency_manager", "operator", "council_member", "city_admin"})
 COUNCIL = frozenset({"council_member", "city_admin"})
@@ -15,6 +15,12 @@ def _seed(**kwargs) -> None:
     from dothi.programme import demo
 
     demo.seed(**kwargs)
+
+
+def _targets(city):
+    from dothi.programme import selectors
+
+    return selectors.targets(city)
 
 
 manifest = Manifest(
@@ -33,6 +39,26 @@ manifest = Manifest(
             {"council_member", "city_admin", "agency_manager", "agency_staff"}
         ),
     },
+    navigation=(
+        NavEntry(
+            label=_("Smart-city programme"),
+            url_name="programme:public",
+            icon="bulb",
+            order=80,
+            description=_("The city's smart-city programme: goals, projects, budget and progress."),
+        ),
+        NavEntry(
+            label=_("Smart-city programme"),
+            url_name="programme:staff_home",
+            icon="bulb",
+            area="staff",
+            order=80,
+            roles=STAFF,
+            description=_("The master plan, goals and targets, projects, risks, partners and lessons."),
+        ),
+    ),
     seeder=_seed,
     seed_order=80,
+    # (city) -> [target dicts with their goal]: what the KPI module measures (selectors.targets).
+    provides={"programme.targets": _targets},
 )

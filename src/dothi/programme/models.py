@@ -51,7 +51,8 @@ class Programme(CityOwned):
     decision_number = models.CharField(_("decision number"), max_length=100, blank=True)
     decision_date = models.DateField(_("decision date"), null=True, blank=True)
     decision_authority = models.CharField(_("issued by"), max_length=200, blank=True)
-    version = models.PositiveIntegerField(_("version"), default=0)  # the newest PlanVersion's number
+    # The newest PlanVersion's number.
+    version = models.PositiveIntegerField(pgettext_lazy("plan", "version"), default=0)
     is_published = models.BooleanField(_("published"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -75,7 +76,7 @@ class PlanVersion(CityOwned):
     budgets and phases, risks…) as JSON, taken when the plan is approved or when the council saves one."""
 
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="versions")
-    number = models.PositiveIntegerField(_("version"))
+    number = models.PositiveIntegerField(pgettext_lazy("plan", "version"))
     status = models.CharField(_("status"), max_length=20, choices=Programme.Status.choices)
     snapshot = models.JSONField(_("snapshot"))
     note = models.CharField(_("note"), max_length=300, blank=True)

@@ -43,6 +43,12 @@ def _sensor_points(city, quantities=None):
     return selectors.sensor_points(city, quantities)
 
 
+def _sensors_by_owner(city):
+    from dothi.sensing import selectors
+
+    return selectors.sensors_by_owner(city)
+
+
 STAFF = frozenset({"agency_staff", "agency_manager", "operator", "council_member", "city_admin"})
 
 
@@ -109,5 +115,6 @@ manifest = Manifest(
         PointSet(code="sensing.sensor", label=_("Sensors"), rows=_point_rows, assign=_points_assign),
     ),
     # (city, quantities=None) -> [(lon, lat)] of active sensors measuring any of the quantity codes.
-    provides={"sensing.sensor_points": _sensor_points},
+    # (city) -> {organisation id: sensors it owns}: the programme's vendor concentration.
+    provides={"sensing.sensor_points": _sensor_points, "sensing.sensors_by_owner": _sensors_by_owner},
 )

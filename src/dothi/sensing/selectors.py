@@ -689,6 +689,20 @@ def sensor_points(city: City, quantities=None) -> list[tuple[float, float]]:
     return [(lon, lat) for lon, lat in qs.order_by("code").values_list("lon", "lat")]
 
 
+def sensors_by_owner(city: City) -> dict[int, int]:
+    """{organisation id: number of the city's sensors it owns} (retired sensors left out): the published
+    selector `sensing.sensors_by_owner` (the programme's vendor concentration). One query."""
+    rows = (
+        Sensor.objects.for_city(city)
+        .filter(owner__isnull=False)
+        .exclude(status=Sensor.Status.RETIRED)
+        .values("owner_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["owner_id"]: row["n"] for row in rows}
+
+
 # --- Point set (core.geo.reassign_points re-locates these when official commune boundaries arrive) ----
 
 
