@@ -171,6 +171,11 @@ def test_signed_in_navigation(client, city, citizen):
     body = client.get("/").content.decode()
     assert "Sign out" in body or "Đăng xuất" in body
     assert 'method="post"' in body
+    # The account link sits with "Sign out", once: the citizen navigation leaves its own entry out.
+    from django.urls import reverse
+
+    navbar = body.split('id="navbar-main"', 1)[1].split("</nav>", 1)[0]
+    assert navbar.count(f'href="{reverse("identity:account")}"') == 1
 
 
 def test_assets_come_from_packages_not_a_cdn(client, city):
