@@ -155,6 +155,11 @@ class _LocalProjection:
         kx = self.kx
         return shapely.transform(geom, lambda xy: xy / [kx, KM_PER_DEGREE])
 
+    def to_metres(self, geom: BaseGeometry) -> BaseGeometry:
+        """`forward`, in metres (lengths and areas of features)."""
+        kx = self.kx * 1000.0
+        return shapely.transform(geom, lambda xy: xy * [kx, KM_PER_DEGREE * 1000.0])
+
 
 def approximate_cells(centres: list[tuple[str, float, float, float | None]]) -> dict[str, BaseGeometry]:
     """Cells for communes given as (code, lon, lat, area_km2): each commune's Voronoi cell clipped to the

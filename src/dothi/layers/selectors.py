@@ -24,6 +24,7 @@ from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from dothi.core import geo
 from dothi.core.errors import InvalidInput, NotFound
 from dothi.core.models import City, Commune, CommuneArea
 from dothi.core.permissions import can
@@ -52,7 +53,6 @@ MAX_PAGE_SIZE = 1000
 EXPORT_CHUNK = 2000
 FETCH_CHUNK = 900  # ids per IN (...) query (SQLite's classic limit of 999 parameters)
 SEARCH_MIN_CHARS = 2
-M_PER_DEGREE = 111_320.0
 # The quantities of sensors that watch a drain (EC: ICT: D: 1A).
 DRAINAGE_QUANTITIES = ("water_level",)
 
@@ -614,15 +614,9 @@ def ioc_catalogue(city: City, user) -> list[dict[str, Any]]:
 
 
 def _metres(lat0: float):
-    """Equirectangular metres around latitude `lat0`: accurate to a fraction of a percent in a city."""
-    import shapely
-
-    kx = M_PER_DEGREE * math.cos(math.radians(lat0))
-
-    def project(geom):
-        return shapely.transform(geom, lambda xy: xy * [kx, M_PER_DEGREE])
-
-    return project
+    """Metres around latitude `lat0` (core.geo's local projection): accurate to a fraction of a percent
+    in a city."""
+    return geo._LocalProjection(lat0=lat0).to_metres
 
 
 def _city_lat(city: City, default: float = 16.0) -> float:
