@@ -78,6 +78,7 @@ def _mount() -> None:
     from dothi.core.api import router as core_router
     from dothi.identity.api import router as identity_router
     from dothi.ioc.api import router as ioc_router
+    from dothi.kpis.api import router as kpis_router
     from dothi.layers.api import router as layers_router
     from dothi.programme.api import router as programme_router
     from dothi.reports.api import router as reports_router
@@ -92,6 +93,7 @@ def _mount() -> None:
     api.add_router("/layers/", layers_router)
     api.add_router("/ioc/", ioc_router)
     api.add_router("/programme/", programme_router)
+    api.add_router("/kpis/", kpis_router)
 
 
 _mount()

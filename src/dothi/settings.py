@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "dothi.layers",
     "dothi.ioc",
     "dothi.programme",
+    "dothi.kpis",
     "dothi.web",
 ]
 INSTALLED_APPS += env_list("EXTRA_APPS")

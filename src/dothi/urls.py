@@ -19,6 +19,7 @@ urlpatterns = [
     path("layers/", include("dothi.layers.urls")),
     path("ioc/", include("dothi.ioc.urls")),
     path("programme/", include("dothi.programme.urls")),
+    path("kpis/", include("dothi.kpis.urls")),
     path("", include("dothi.core.urls")),
     path("", include("dothi.web.urls")),
 ]

@@ -50,6 +50,25 @@ class KpiCalculator:
     compute: Callable[[City, Period], KpiValue]
     standard_code: str = ""
     higher_is_better: bool = True
+    # How it is computed, in words (translated), shown on the indicator page.
+    method: str = ""
+    # The part of a standard indicator with several parts it measures ("PM2.5" of EN: EN: AQ: 1C).
+    component: str = ""
+    # compute_wards(city, period) -> {commune pk: KpiValue} for indicators meaningful per ward; communes
+    # with no data may be left out (they show as missing).
+    compute_wards: Callable[[City, Period], dict[int, KpiValue]] | None = None
+
+
+@dataclass(frozen=True)
+class FactSource:
+    """A daily fact rollup a module keeps for its KPIs (core.facts): per city, local day and commune, the
+    count and sum of a value and a histogram for quantiles. The module adds to it in the transaction of
+    the write (core.facts.add); `rows(city, start, end)` re-derives the facts of the local days
+    [start, end) from the raw rows as (day, commune pk or None, value), for `dothi rebuild-facts`."""
+
+    key: str  # "reports.resolution_hours"
+    label: str
+    rows: Callable[[City, date, date], Iterable[tuple[date, int | None, float]]]
 
 
 @dataclass(frozen=True)
@@ -142,6 +161,7 @@ class Manifest:
     label: str = ""
     description: str = ""
     kpis: tuple[KpiCalculator, ...] = ()
+    fact_sources: tuple[FactSource, ...] = ()
     datasets: tuple[OpenDataset, ...] = ()
     panels: tuple[Panel, ...] = ()
     navigation: tuple[NavEntry, ...] = ()
@@ -217,6 +237,12 @@ class ManifestRegistry:
 
     def kpis(self) -> list[KpiCalculator]:
         return [k for m in self.all() for k in m.kpis]
+
+    def kpi(self, code: str) -> KpiCalculator | None:
+        return next((k for k in self.kpis() if k.code == code), None)
+
+    def fact_sources(self) -> list[FactSource]:
+        return [f for m in self.all() for f in m.fact_sources]
 
     def datasets(self) -> list[OpenDataset]:
         return [d for m in self.all() for d in m.datasets]
