@@ -83,6 +83,7 @@ def _mount() -> None:
     from dothi.programme.api import router as programme_router
     from dothi.reports.api import router as reports_router
     from dothi.sensing.api import router as sensing_router
+    from dothi.surveys.api import router as surveys_router
 
     api.add_router("/", core_router)
     api.add_router("/identity/", identity_router)
@@ -94,6 +95,7 @@ def _mount() -> None:
     api.add_router("/ioc/", ioc_router)
     api.add_router("/programme/", programme_router)
     api.add_router("/kpis/", kpis_router)
+    api.add_router("/surveys/", surveys_router)
 
 
 _mount()

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "dothi.ioc",
     "dothi.programme",
     "dothi.kpis",
+    "dothi.surveys",
     "dothi.web",
 ]
 INSTALLED_APPS += env_list("EXTRA_APPS")

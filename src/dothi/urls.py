@@ -20,6 +20,7 @@ urlpatterns = [
     path("ioc/", include("dothi.ioc.urls")),
     path("programme/", include("dothi.programme.urls")),
     path("kpis/", include("dothi.kpis.urls")),
+    path("surveys/", include("dothi.surveys.urls")),
     path("", include("dothi.core.urls")),
     path("", include("dothi.web.urls")),
 ]

@@ -72,6 +72,11 @@ RULES: dict[str, set[str]] = {
     "programme_editing": {"council_member", "city_admin", "platform_admin"},
     "programme_project_updating": {"agency_staff", "agency_manager", "council_member", "city_admin",
                                    "platform_admin"},
+    # --- KPIs (issue 9): engine (catalogue, values, manual values). The council computes, approves manual
+    # values and publishes indicators (kpis.compute, kpis.approve).
+    "kpis_council": {"council_member", "city_admin", "platform_admin"},
+    # --- KPIs (issue 9): surveys. Who builds, opens and closes surveys (surveys.manage).
+    "surveys_managing": {"agency_manager", "council_member", "city_admin", "platform_admin"},
 }
 
 ACCESS: dict[str, str | dict[str, str]] = {
@@ -437,6 +442,28 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "programme:staff_add": "programme_editing",  # POST only
     "programme:staff_item_edit": "programme_project_updating",  # programme-level rows: the council only
     "programme:staff_item_delete": "programme_project_updating",  # POST only; likewise
+    # --- KPIs (issue 9): surveys. Citizens' pages are public (a survey for signed-in citizens asks them
+    # to sign in; the walk's sample code does not exist: 404); the staff pages read with surveys.view
+    # (every staff role) and build with surveys.manage; answering through the API needs a session; the
+    # admin edits texts and dates only (surveys are created and removed on the staff pages, not there).
+    "surveys:list": {"GET": "public", "*": "nobody"},
+    "surveys:survey": "public",
+    "surveys:thanks": {"GET": "public", "*": "nobody"},
+    "surveys:staff_list": {"GET": "staff", "*": "surveys_managing"},
+    "surveys:staff_survey": {"GET": "staff", "*": "surveys_managing"},
+    "surveys:staff_question_add": "surveys_managing",  # POST only
+    "surveys:staff_question_delete": "surveys_managing",  # POST only
+    "surveys:staff_question_move": "surveys_managing",  # POST only
+    "surveys:staff_status": "surveys_managing",  # POST only
+    "surveys:staff_results": {"GET": "staff", "*": "nobody"},
+    "surveys:staff_export": {"GET": "staff", "*": "nobody"},
+    "GET /api/v1/surveys/": "public",
+    "GET /api/v1/surveys/{code}": "public",
+    "POST /api/v1/surveys/{code}/responses": "authenticated",
+    "GET /api/v1/surveys/{code}/results": "staff",
+    "admin:surveys_*": "admin_site",
+    "admin:surveys_survey_add": "nobody",
+    "admin:surveys_survey_delete": "nobody",
     # --- The JSON API (also walked through the OpenAPI spec, below) -----------------------------------
     "api:openapi-json": "public",
     "api:openapi-view": "public",
@@ -461,4 +488,43 @@ ACCESS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/identity/me/export": "citizen_only",
     "DELETE /api/v1/identity/me": "authenticated",
     "POST /api/v1/identity/signout": "authenticated",
+    # --- KPIs (issue 9): engine (catalogue, values, manual values). Pages: staff read the catalogue and
+    # enter manual values (kpis.view, kpis.enter); the council switches publication (POST catalogue) and
+    # approves (manual_review). API: the catalogue, an indicator and its values are public (only what the
+    # city publishes; staff see all — the walk's sample code is a 404 to the public); compute and decisions
+    # are the council's, entering is staff's. Admin: city administrators in their city.
+    "kpis:catalogue": {"GET": "staff", "POST": "kpis_council", "*": "nobody"},
+    "kpis:manual": {"GET": "staff", "POST": "staff", "*": "nobody"},
+    "kpis:manual_review": "kpis_council",
+    "kpis:export": {"GET": "staff", "*": "nobody"},
+    "GET /api/v1/kpis/indicators": "public",
+    "GET /api/v1/kpis/indicator": "public",
+    "GET /api/v1/kpis/indicators/{code}": "public",
+    "GET /api/v1/kpis/values": "public",
+    "POST /api/v1/kpis/compute": "kpis_council",
+    "POST /api/v1/kpis/manual": "staff",
+    "POST /api/v1/kpis/manual/{value_id}/decision": "kpis_council",
+    "admin:kpis_*": "admin_site",
+    "admin:kpis_value_add": "nobody",
+    # The walk's sample indicator is a shared one (a city's administrators delete only their own); values
+    # are deleted by platform administrators only.
+    "admin:kpis_indicator_delete": "platform_admin",
+    "admin:kpis_value_delete": "platform_admin",
+    "admin:kpis_evaluation_add": "nobody",
+    "admin:kpis_evaluation_delete": "nobody",
+    # --- KPIs (issue 9): evaluation (dashboard, indicator page, report, ROI, public page). Staff read the
+    # dashboard, indicator pages and return on investment (kpis.view); the council reads and exports the
+    # report, issues and reads issued reports (kpis.approve) and records benefits (kpis.manage, POST on a
+    # project's ROI page); the public page is everyone's. The walk's samples (code "sample", pk 1, format
+    # "sample") are 404s to those admitted.
+    "kpis:dashboard": {"GET": "staff", "*": "nobody"},
+    "kpis:indicator": {"GET": "staff", "*": "nobody"},
+    "kpis:report": {"GET": "kpis_council", "*": "nobody"},
+    "kpis:report_export": {"GET": "kpis_council", "*": "nobody"},
+    "kpis:issue": "kpis_council",  # POST only
+    "kpis:evaluations": {"GET": "kpis_council", "*": "nobody"},
+    "kpis:evaluation": {"GET": "kpis_council", "*": "nobody"},
+    "kpis:roi": {"GET": "staff", "*": "nobody"},
+    "kpis:roi_project": {"GET": "staff", "POST": "kpis_council", "*": "nobody"},
+    "kpis:public": {"GET": "public", "*": "nobody"},
 }

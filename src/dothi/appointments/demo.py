@@ -474,3 +474,9 @@ def seed(city: City, rng: random.Random, now: dt.datetime) -> None:
         ],
         ignore_conflicts=True,
     )
+    # The bookings were bulk-inserted past the services: derive the KPIs' daily facts from them.
+    from dothi.appointments.stats import FACT_SOURCES
+    from dothi.core import facts
+
+    until = now.astimezone(tz).date() + dt.timedelta(days=2)
+    facts.rebuild_city(city=city, keys=[s.key for s in FACT_SOURCES], until=until)

@@ -4,7 +4,7 @@ open dataset, rateable subject, demo data, and the control centre's panel and wa
 from django.utils.translation import gettext_lazy as _
 
 from dothi.appointments.demo import seed
-from dothi.appointments.stats import DATASETS, KPIS
+from dothi.appointments.stats import DATASETS, FACT_SOURCES, KPIS
 from dothi.appointments.tasks import generate_slots, send_reminders
 from dothi.core.manifests import Manifest, NavEntry, Panel, PointSet
 
@@ -77,6 +77,8 @@ manifest = Manifest(
     feedback_subjects=("appointments.booking",),
     feedback_validators={"appointments.booking": _validate_rating},
     kpis=KPIS,
+    # Daily facts the KPIs read (core.facts): waits from arrival to call, served visits booked online.
+    fact_sources=FACT_SOURCES,
     datasets=DATASETS,
     seeder=seed,
     seed_order=40,

@@ -30,7 +30,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from dothi.appointments import selectors
+from dothi.appointments import selectors, stats
 from dothi.appointments.models import (
     ACTIVE_STATUSES,
     Booking,
@@ -1181,6 +1181,7 @@ def queue_call_next(*, actor, counter: Counter, now: datetime | None = None, req
     booking.counter = counter
     booking.served_by = actor
     booking.save(update_fields=["status", "called_at", "counter", "served_by", "updated_at"])
+    stats.record_call(booking, counter.office)  # the KPIs' daily facts (core.facts)
     audit.record(
         actor=actor,
         action=AuditEvent.Action.UPDATE,
@@ -1222,6 +1223,8 @@ def _staff_transition(
     previous = booking.status
     booking.status = to
     booking.save(update_fields=fields)
+    if to == B.SERVED:
+        stats.record_served(booking)  # the KPIs' daily facts (core.facts)
     audit.record(
         actor=actor,
         action=AuditEvent.Action.UPDATE,

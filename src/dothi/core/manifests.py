@@ -291,6 +291,10 @@ class ManifestRegistry:
                 return m.provides[name]
         return None
 
+    def provided_names(self, suffix: str = "") -> list[str]:
+        """The names of every published read ending with `suffix` (e.g. ".indicator_values")."""
+        return sorted(name for m in self.all() for name in m.provides if name.endswith(suffix))
+
     def feedback_subjects(self) -> set[str]:
         return {s for m in self.all() for s in m.feedback_subjects}
 

@@ -403,3 +403,47 @@ class ScheduleRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Daily fact rollups (core.facts) -------------------------------------------------------------
+
+
+class DailyFact(models.Model):
+    """Per city, fact key, local day and commune: how many facts and the sum of their values (the KPIs'
+    counts, shares and means). Written only by `dothi.core.facts` (upserts that increment); `commune_id`
+    is the commune's code as an integer, 0 for none."""
+
+    pk = models.CompositePrimaryKey("city_id", "key", "day", "commune_id")
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=60)  # "reports.resolution_hours"
+    day = models.DateField()
+    commune_id = models.IntegerField(default=0)
+    count = models.BigIntegerField(default=0)
+    total = models.FloatField(default=0.0)
+
+    class Meta:
+        verbose_name = _("daily fact")
+        verbose_name_plural = _("daily facts")
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.day} {self.commune_id}: n={self.count} Σ={self.total:g}"
+
+
+class DailyFactBin(models.Model):
+    """The log histogram of a fact's values (1 % relative accuracy), for quantiles: `bin` is
+    ceil(log(v) / log(γ)) with γ = 1.01 / 0.99, or `dothi.core.facts.ZERO_BIN` for v <= 0."""
+
+    pk = models.CompositePrimaryKey("city_id", "key", "day", "commune_id", "bin")
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=60)
+    day = models.DateField()
+    commune_id = models.IntegerField(default=0)
+    bin = models.SmallIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily fact histogram bin")
+        verbose_name_plural = _("daily fact histogram bins")
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.day} {self.commune_id} bin {self.bin}: {self.count}"

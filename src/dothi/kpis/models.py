@@ -48,9 +48,9 @@ class Indicator(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     # U4SSC's English dimension / sub-dimension / category names ("Economy", "ICT", "Drainage");
     # catalogue.py translates them. Platform indicators take those of their `standard_code` when set.
-    dimension = models.CharField(_("dimension"), max_length=60, blank=True)
-    sub_dimension = models.CharField(_("sub-dimension"), max_length=80, blank=True)
-    category = models.CharField(_("category"), max_length=80, blank=True)
+    dimension = models.CharField(pgettext_lazy("indicator", "dimension"), max_length=60, blank=True)
+    sub_dimension = models.CharField(pgettext_lazy("indicator", "sub-dimension"), max_length=80, blank=True)
+    category = models.CharField(pgettext_lazy("indicator", "category"), max_length=80, blank=True)
     name_vi = models.CharField(_("name (Vietnamese)"), max_length=200)
     name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
     unit = models.CharField(_("unit"), max_length=40, blank=True)

@@ -13,6 +13,7 @@ urlpatterns: list = [
     path("i/<path:code>/", evaluation_views.indicator, name="indicator"),
     path("report/", evaluation_views.report, name="report"),
     path("report/issue/", evaluation_views.issue, name="issue"),
+    path("report/export.<str:fmt>", evaluation_views.report_export, name="report_export"),
     path("evaluations/", evaluation_views.evaluations, name="evaluations"),
     path("evaluations/<int:pk>/", evaluation_views.evaluation, name="evaluation"),
     path("roi/", evaluation_views.roi, name="roi"),

@@ -23,6 +23,12 @@ def _targets(city):
     return selectors.targets(city)
 
 
+def _project_costs(city):
+    from dothi.programme import selectors
+
+    return selectors.project_costs(city)
+
+
 manifest = Manifest(
     name="programme",
     label=_("Smart-city programme"),
@@ -59,6 +65,8 @@ manifest = Manifest(
     ),
     seeder=_seed,
     seed_order=80,
-    # (city) -> [target dicts with their goal]: what the KPI module measures (selectors.targets).
-    provides={"programme.targets": _targets},
+    # (city) -> [target dicts with their goal]: what the KPI module measures (selectors.targets);
+    # (city) -> [{"code", "title_vi", "title_en", "costs": {year: VND}}]: the costs of each project for
+    # its return on investment (selectors.project_costs).
+    provides={"programme.targets": _targets, "programme.project_costs": _project_costs},
 )

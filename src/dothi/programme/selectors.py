@@ -940,3 +940,36 @@ def targets(city: City) -> list[dict]:
         }
         for t in qs
     ]
+
+
+def project_costs(city: City) -> list[dict]:
+    """Every project of the city's programmes that are not superseded, with its cost per year in VND
+    (`{"code", "title_vi", "title_en", "costs": {year: VND}}`): a year's cost is what was disbursed in it
+    when any disbursement is recorded for that year, else what is planned. Published to the KPI module
+    as `programme.project_costs` (return on investment). A code found in two programmes appears once,
+    with the newer programme's project. Two queries."""
+    projects = (
+        Project.objects.for_city(city)
+        .exclude(programme__status=Programme.Status.SUPERSEDED)
+        .order_by("-programme__period_start", "-programme_id", "starts_on", "code")
+    )
+    chosen: dict[str, Project] = {}
+    for p in projects:
+        chosen.setdefault(p.code, p)
+    costs: dict[int, dict[int, int]] = {p.pk: {} for p in chosen.values()}
+    lines = (
+        BudgetLine.objects.for_city(city)
+        .filter(project_id__in=list(costs))
+        .values("project_id", "year")
+        .annotate(planned=Coalesce(Sum("planned_vnd"), 0), disbursed=Coalesce(Sum("disbursed_vnd"), 0))
+        .order_by("project_id", "year")
+    )
+    for line in lines:
+        amount = line["disbursed"] if line["disbursed"] > 0 else line["planned"]
+        if amount:
+            costs[line["project_id"]][int(line["year"])] = int(amount)
+    ordered = sorted(chosen.values(), key=lambda p: (p.starts_on or date.max, p.code))
+    return [
+        {"code": p.code, "title_vi": p.title_vi, "title_en": p.title_en, "costs": costs[p.pk]}
+        for p in ordered
+    ]

@@ -739,6 +739,18 @@ def seed(city: City, rng: random.Random, now: dt.datetime) -> None:
         plans.append(plan)
 
     _write(city, rng, plans)
+    _rebuild_facts(city, now)
+
+
+def _rebuild_facts(city: City, now: dt.datetime) -> None:
+    """The rows were bulk-inserted past the services: derive the KPIs' daily facts from them."""
+    from zoneinfo import ZoneInfo
+
+    from dothi.core import facts
+    from dothi.reports.stats import FACT_SOURCES
+
+    until = now.astimezone(ZoneInfo(city.time_zone)).date() + dt.timedelta(days=2)
+    facts.rebuild_city(city=city, keys=[s.key for s in FACT_SOURCES], until=until)
 
 
 def _write(city: City, rng: random.Random, plans: list[_Plan]) -> None:

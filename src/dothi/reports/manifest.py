@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dothi.core.manifests import Manifest, NavEntry, Panel, PointSet
 from dothi.reports.demo import seed
-from dothi.reports.stats import DATASETS, KPIS
+from dothi.reports.stats import DATASETS, FACT_SOURCES, KPIS
 from dothi.reports.tasks import dispatch_pull, dispatch_sweep, escalate_overdue
 
 
@@ -128,6 +128,8 @@ manifest = Manifest(
     feedback_validators={"reports.report": _validate_rating},
     # Statistics for the KPI and open-data modules: see dothi.reports.stats.
     kpis=KPIS,
+    # Daily facts the KPIs read (core.facts): resolution hours, resolved on time, acknowledged in time.
+    fact_sources=FACT_SOURCES,
     datasets=DATASETS,
     # Demo data: categories, routing, templates and ~400 reports of the last 90 days (reports.demo).
     seeder=seed,

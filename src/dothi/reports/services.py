@@ -37,7 +37,7 @@ from dothi.core.models import AuditEvent, City, Organisation
 from dothi.core.parsing import clean_text
 from dothi.core.permissions import PLATFORM_ADMIN, require, roles_of
 from dothi.core.services import notify
-from dothi.reports import deadlines, selectors
+from dothi.reports import deadlines, selectors, stats
 from dothi.reports import photos as photos_mod
 from dothi.reports.models import (
     OPEN_STATUSES,
@@ -624,14 +624,18 @@ def _apply_status(
     from_status = report.status
     if report.acknowledged_at is None:  # the first move off "received" acknowledges it
         report.acknowledged_at = now
+        stats.record_acknowledgement(report)  # the KPIs' daily facts (core.facts)
     if from_status == Status.NEEDS_INFO:
         deadlines.resume(report, now)
     if to_status == Status.NEEDS_INFO:
         deadlines.pause(report, now)
     if to_status == Status.RESOLVED:
         report.resolved_at = now
+        stats.record_resolution(report)
     if to_status in TERMINAL:
         report.closed_at = now
+    if to_status == Status.REOPENED and from_status == Status.RESOLVED and report.resolved_at is not None:
+        stats.record_resolution(report, weight=-1)  # takes back the resolution's facts
     if to_status == Status.REOPENED:
         report.resolved_at = None
         report.closed_at = None

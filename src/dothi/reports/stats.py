@@ -9,6 +9,10 @@ with the same interpolation (`percentile_cont`). Both paths are tested against h
 The statistics table describes the *cohort* of reports submitted in the window [since, until): every
 figure of a row is about the same reports. The KPIs describe what happened *in* a period (reports
 resolved, ratings given), so a period's value no longer changes once the period is over.
+
+The KPIs read daily fact rollups (core.facts), not the report table: the services record a fact at the
+first acknowledgement and at each resolution (and take the resolution back when the report is reopened);
+medians and 90th percentiles come from the facts' log histogram (1 % relative accuracy).
 """
 
 from __future__ import annotations
@@ -40,13 +44,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from dothi.core import facts
 from dothi.core.calendar import calendar_for
 from dothi.core.errors import InvalidInput
-from dothi.core.manifests import KpiCalculator, KpiValue, OpenDataset, Period
+from dothi.core.manifests import FactSource, KpiCalculator, KpiValue, OpenDataset, Period
 from dothi.core.models import Feedback
 from dothi.core.permissions import require
 from dothi.core.stats import percentile_cont
-from dothi.reports.models import OPEN_STATUSES, Report
+from dothi.reports.models import OPEN_STATUSES, Report, Status
 
 if TYPE_CHECKING:
     from dothi.core.models import City
@@ -334,7 +339,94 @@ def stats_csv(rows: Iterable[dict[str, Any]], *, titles: bool = False) -> str:
     return out.getvalue()
 
 
+# --- Daily facts (core.facts) ---------------------------------------------------------------------------
+# The KPIs read these rollups, not the report table: the services add a fact in the transaction of the
+# move (first acknowledgement, resolution; a reopened resolution is taken back), and the fact sources
+# below re-derive them from the reports for `dothi rebuild-facts`.
+
+RESOLUTION_HOURS = "reports.resolution_hours"  # by local resolution day: hours from submission
+RESOLVED_ON_TIME = "reports.resolved_on_time"  # by local resolution day: 1 or 0 (reports with a deadline)
+ACKNOWLEDGED_IN_TIME = "reports.acknowledged_in_time"  # by local submission day: 1 or 0
+
+
+def _local_day(city: City, moment: dt.datetime) -> dt.date:
+    return moment.astimezone(ZoneInfo(city.time_zone)).date()
+
+
+def _in_time(calendar, submitted: dt.datetime, acknowledged: dt.datetime) -> int:
+    return int(acknowledged <= calendar.add_working_days(submitted, 1))
+
+
+def record_acknowledgement(report: Report) -> None:
+    """The report was acknowledged (its first move off "received"): within one working day or not."""
+    facts.add(
+        city=report.city_id, key=ACKNOWLEDGED_IN_TIME, day=_local_day(report.city, report.submitted_at),
+        commune_id=report.commune_id,
+        value=_in_time(calendar_for(report.city), report.submitted_at, report.acknowledged_at),
+    )
+
+
+def record_resolution(report: Report, *, weight: int = 1) -> None:
+    """The report was resolved (weight 1), or its resolution is taken back when it is reopened (weight
+    -1, before `resolved_at` and `due_at` change)."""
+    day = _local_day(report.city, report.resolved_at)
+    hours = (report.resolved_at - report.submitted_at).total_seconds() / HOUR
+    facts.add(city=report.city_id, key=RESOLUTION_HOURS, day=day, commune_id=report.commune_id,
+              value=hours, weight=weight)
+    if report.due_at is not None:
+        facts.add(city=report.city_id, key=RESOLVED_ON_TIME, day=day, commune_id=report.commune_id,
+                  value=int(report.resolved_at <= report.due_at), weight=weight)
+
+
+def _resolved_rows(city: City, start: dt.date, end: dt.date):
+    low, high = _period_bounds(city, Period(start, end))
+    return (
+        Report.objects.for_city(city)
+        .filter(resolved_at__gte=low, resolved_at__lt=high)
+        .values_list("commune_id", "submitted_at", "resolved_at", "due_at")
+        .order_by()
+        .iterator(chunk_size=5000)
+    )
+
+
+def resolution_hours_rows(city: City, start: dt.date, end: dt.date) -> Iterator[tuple]:
+    for commune, submitted, resolved, _due in _resolved_rows(city, start, end):
+        yield _local_day(city, resolved), commune, (resolved - submitted).total_seconds() / HOUR
+
+
+def resolved_on_time_rows(city: City, start: dt.date, end: dt.date) -> Iterator[tuple]:
+    for commune, _submitted, resolved, due in _resolved_rows(city, start, end):
+        if due is not None:
+            yield _local_day(city, resolved), commune, int(resolved <= due)
+
+
+def acknowledged_in_time_rows(city: City, start: dt.date, end: dt.date) -> Iterator[tuple]:
+    low, high = _period_bounds(city, Period(start, end))
+    calendar = calendar_for(city)
+    rows = (
+        Report.objects.for_city(city)
+        .filter(submitted_at__gte=low, submitted_at__lt=high, acknowledged_at__isnull=False)
+        .values_list("commune_id", "submitted_at", "acknowledged_at")
+        .order_by()
+        .iterator(chunk_size=5000)
+    )
+    for commune, submitted, acknowledged in rows:
+        yield _local_day(city, submitted), commune, _in_time(calendar, submitted, acknowledged)
+
+
+FACT_SOURCES = (
+    FactSource(key=RESOLUTION_HOURS, label=gettext_lazy("Hours to resolve a report"),
+               rows=resolution_hours_rows),
+    FactSource(key=RESOLVED_ON_TIME, label=gettext_lazy("Reports resolved by their deadline"),
+               rows=resolved_on_time_rows),
+    FactSource(key=ACKNOWLEDGED_IN_TIME, label=gettext_lazy("Reports acknowledged within one working day"),
+               rows=acknowledged_in_time_rows),
+)
+
+
 # --- KPI calculators ---------------------------------------------------------------------------------
+# They read the daily facts above (a period of a city is at most a few thousand rows), never the report
+# table, except the handful of reports still waiting for a first answer (see the acknowledgement KPI).
 
 
 def _period_bounds(city: City, period: Period) -> tuple[dt.datetime, dt.datetime]:
@@ -349,39 +441,73 @@ def _no_data(note: str) -> KpiValue:
     return KpiValue(value=None, numerator=0, denominator=0, sample_size=0, note=note)
 
 
+def _share(summary: facts.FactSummary, note: str) -> KpiValue:
+    if not summary.count:
+        return _no_data(note)
+    return KpiValue(value=round(100 * summary.total / summary.count, 2), numerator=round(summary.total),
+                    denominator=summary.count, sample_size=summary.count)
+
+
+def _window(period: Period) -> dict[str, dt.date]:
+    return {"start": period.start, "end": period.end}
+
+
+NO_DEADLINE_RESOLVED = "no report with a deadline was resolved in the period"
+NONE_RESOLVED = "no report was resolved in the period"
+
+
 def kpi_resolved_on_time(city: City, period: Period) -> KpiValue:
     """Share (%) of the reports resolved in the period that were resolved by their deadline."""
-    start, end = _period_bounds(city, period)
-    qs = Report.objects.for_city(city).filter(
-        resolved_at__gte=start, resolved_at__lt=end, due_at__isnull=False
+    return _share(facts.summary(city=city, key=RESOLVED_ON_TIME, **_window(period)), NO_DEADLINE_RESOLVED)
+
+
+def wards_resolved_on_time(city: City, period: Period) -> dict[str, KpiValue]:
+    found = facts.by_commune(city=city, key=RESOLVED_ON_TIME, **_window(period))
+    return {commune: _share(s, NO_DEADLINE_RESOLVED) for commune, s in found.items() if commune}
+
+
+def _hours_quantile(city: City, period: Period, q: float, commune=None, count=None) -> KpiValue:
+    if count is None:
+        count = facts.summary(city=city, key=RESOLUTION_HOURS, commune_id=commune, **_window(period)).count
+    if not count:
+        return _no_data(NONE_RESOLVED)
+    (value,) = facts.quantiles(
+        city=city, key=RESOLUTION_HOURS, qs=(q,), commune_id=commune, **_window(period)
     )
-    figures = qs.aggregate(n=Count("id"), on_time=Count("id", filter=Q(resolved_at__lte=F("due_at"))))
-    if not figures["n"]:
-        return _no_data("no report with a deadline was resolved in the period")
-    return KpiValue(
-        value=round(100 * figures["on_time"] / figures["n"], 2), numerator=figures["on_time"],
-        denominator=figures["n"], sample_size=figures["n"],
-    )
+    # A quantile has no numerator of its own: the count of reports is its denominator.
+    return KpiValue(value=_hours(value * HOUR) if value is not None else None, numerator=None,
+                    denominator=count, sample_size=count,
+                    note=f"{round(q * 100)}th percentile of hours from submission to resolution (±1 %)")
 
 
 def kpi_median_hours_to_resolve(city: City, period: Period) -> KpiValue:
     """Median hours from submission to resolution of the reports resolved in the period."""
-    start, end = _period_bounds(city, period)
-    qs = Report.objects.for_city(city).filter(resolved_at__gte=start, resolved_at__lt=end)
-    if _sql_percentiles():
-        figures = qs.aggregate(
-            n=Count("id"), median=PercentileCont(EpochSeconds(F("resolved_at"), F("submitted_at")), 0.5)
-        )
-        n, median = figures["n"], figures["median"]
-    else:
-        pairs = qs.values_list("submitted_at", "resolved_at").order_by()
-        seconds = [(resolved - submitted).total_seconds() for submitted, resolved in pairs]
-        n, median = len(seconds), percentile_cont(seconds, 0.5)
-    if not n:
-        return _no_data("no report was resolved in the period")
-    # A median has no numerator/denominator of its own: the count of reports is its denominator.
-    return KpiValue(value=_hours(median), numerator=None, denominator=n, sample_size=n,
-                    note="median of hours from submission to resolution")
+    return _hours_quantile(city, period, 0.5)
+
+
+def kpi_p90_hours_to_resolve(city: City, period: Period) -> KpiValue:
+    """90th percentile of the hours from submission to resolution of the reports resolved in the period."""
+    return _hours_quantile(city, period, 0.9)
+
+
+def wards_median_hours_to_resolve(city: City, period: Period) -> dict[str, KpiValue]:
+    counts = facts.by_commune(city=city, key=RESOLUTION_HOURS, **_window(period))
+    medians = facts.quantiles_by_commune(city=city, key=RESOLUTION_HOURS, qs=(0.5,), **_window(period))
+    return {
+        commune: KpiValue(value=_hours(medians[commune][0] * HOUR), denominator=s.count, sample_size=s.count,
+                          note="50th percentile of hours from submission to resolution (±1 %)")
+        for commune, s in counts.items()
+        if commune and commune in medians
+    }
+
+
+def kpi_mean_hours_to_resolve(city: City, period: Period) -> KpiValue:
+    """Mean hours from submission to resolution of the reports resolved in the period."""
+    s = facts.summary(city=city, key=RESOLUTION_HOURS, **_window(period))
+    if not s.count:
+        return _no_data(NONE_RESOLVED)
+    return KpiValue(value=round(s.total / s.count, 2), numerator=round(s.total, 2), denominator=s.count,
+                    sample_size=s.count)
 
 
 def kpi_mean_satisfaction(city: City, period: Period) -> KpiValue:
@@ -398,24 +524,27 @@ def kpi_mean_satisfaction(city: City, period: Period) -> KpiValue:
 
 def kpi_acknowledged_within_one_working_day(city: City, period: Period) -> KpiValue:
     """Share (%) of the reports submitted in the period that an agency acknowledged within one working
-    day. A report still unacknowledged whose working day has not yet passed is left out (undecided)."""
+    day: the acknowledged ones from the facts (1 within, 0 late), plus, as late, the reports still
+    unacknowledged whose working day has passed (read from the reports still "received": the queue's
+    head, a few rows by the (city, status) index). Unacknowledged reports within their day are left out
+    (undecided)."""
+    s = facts.summary(city=city, key=ACKNOWLEDGED_IN_TIME, **_window(period))
     start, end = _period_bounds(city, period)
     now = timezone.now()
-    rows = Report.objects.for_city(city).filter(submitted_at__gte=start, submitted_at__lt=end)
-    # The same working-day calendar the deadlines use (weekends, Vietnamese and city holidays).
     calendar = calendar_for(city)
-    within = decided = 0
-    for submitted, acknowledged in rows.values_list("submitted_at", "acknowledged_at").order_by().iterator(
-        chunk_size=5000
-    ):
-        limit = calendar.add_working_days(submitted, 1)
-        if acknowledged is not None and acknowledged <= limit:
-            within += 1
-            decided += 1
-        elif acknowledged is not None or limit < now:
-            decided += 1
+    waiting = (
+        Report.objects.for_city(city)
+        .filter(status=Status.RECEIVED, acknowledged_at__isnull=True)
+        .filter(submitted_at__gte=start, submitted_at__lt=end)
+        .values_list("submitted_at", flat=True)
+        .order_by()
+    )
+    late_waiting = sum(1 for submitted in waiting.iterator(chunk_size=5000)
+                       if calendar.add_working_days(submitted, 1) < now)
+    decided = s.count + late_waiting
     if not decided:
         return _no_data("no report submitted in the period is decided yet")
+    within = round(s.total)
     return KpiValue(value=round(100 * within / decided, 2), numerator=within, denominator=decided,
                     sample_size=decided)
 
@@ -423,20 +552,49 @@ def kpi_acknowledged_within_one_working_day(city: City, period: Period) -> KpiVa
 KPIS = (
     KpiCalculator(
         code="reports.resolved_on_time", name=gettext_lazy("Reports resolved by their deadline"), unit="%",
-        compute=kpi_resolved_on_time,
+        compute=kpi_resolved_on_time, compute_wards=wards_resolved_on_time,
+        method=gettext_lazy(
+            "Reports resolved in the period that had a deadline: the share resolved no later than it "
+            "(the deadline counts working days and stops while the agency waits for information)."
+        ),
     ),
     KpiCalculator(
         code="reports.median_hours_to_resolve", name=gettext_lazy("Median time to resolve a report"),
         unit="h", compute=kpi_median_hours_to_resolve, higher_is_better=False,
+        compute_wards=wards_median_hours_to_resolve,
+        method=gettext_lazy(
+            "Median of the hours from submission to resolution of the reports resolved in the period, "
+            "from a histogram accurate to 1 %."
+        ),
+    ),
+    KpiCalculator(
+        code="reports.p90_hours_to_resolve", name=gettext_lazy("Time to resolve a report (90th percentile)"),
+        unit="h", compute=kpi_p90_hours_to_resolve, higher_is_better=False,
+        method=gettext_lazy(
+            "Nine in ten reports resolved in the period were resolved within this many hours of their "
+            "submission (90th percentile, from a histogram accurate to 1 %)."
+        ),
+    ),
+    KpiCalculator(
+        code="reports.mean_hours_to_resolve", name=gettext_lazy("Mean time to resolve a report"),
+        unit="h", compute=kpi_mean_hours_to_resolve, higher_is_better=False,
+        method=gettext_lazy(
+            "Mean of the hours from submission to resolution of the reports resolved in the period."
+        ),
     ),
     KpiCalculator(
         code="reports.mean_satisfaction", name=gettext_lazy("Citizens' satisfaction with report handling"),
         unit="1–5", compute=kpi_mean_satisfaction,
+        method=gettext_lazy("Mean of the ratings (1 to 5) reporters gave in the period to resolved reports."),
     ),
     KpiCalculator(
         code="reports.acknowledged_within_one_working_day",
         name=gettext_lazy("Reports acknowledged within one working day"), unit="%",
         compute=kpi_acknowledged_within_one_working_day,
+        method=gettext_lazy(
+            "Reports submitted in the period: the share an agency acknowledged within one working day of "
+            "the city's calendar; reports still unanswered after that day count as late."
+        ),
     ),
 )
 
