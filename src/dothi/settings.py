@@ -156,7 +156,7 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "dothi.core.views.ratelimited"
 
 AUTH_USER_MODEL = "identity.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["dothi.identity.backends.CachedModelBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

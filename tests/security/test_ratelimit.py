@@ -16,6 +16,21 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
+REDIS_TEST_URL = "redis://127.0.0.1:6379/9"
+
+
+@pytest.fixture(autouse=True, params=["configured", "redis"])
+def shared_cache(request, settings):
+    """Every test runs with the cache the suite is configured with (the database cache) and again with
+    Redis (production: both counters counted in one pipelined round trip), on the real server."""
+    if request.param == "redis":
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                       "LOCATION": REDIS_TEST_URL}}
+        from django.core.cache import cache
+
+        cache.clear()
+    return request.param
+
 
 def _request(city, user=None, ip="203.0.113.7"):
     from django.contrib.auth.models import AnonymousUser
@@ -143,3 +158,18 @@ def test_counters_live_in_the_shared_database_cache(city, citizen):
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM dothi_cache")
         assert cursor.fetchone()[0] >= before + 2  # one counter for the person, one for the address
+
+
+def test_redis_counters_are_the_ones_django_ratelimit_reads(city, citizen, shared_cache):
+    if shared_cache != "redis":
+        pytest.skip("the Redis path")
+    _set_rates(city, citizen_write="5/m", ip_write="100/m")
+    _away_from_window_edge(city, citizen, rate="5/m")
+    for _ in range(3):
+        limit_citizen_write(_request(city, citizen), "tests.write")
+    where = f"{city.pk}:tests.write"
+    usage = get_usage(_request(city, citizen), group=f"dothi.citizen_write:{where}",
+                      key=lambda group, request: str(citizen.pk), rate="5/m")
+    assert usage["count"] == 3
+    usage = get_usage(_request(city, citizen), group=f"dothi.ip_write:{where}", key="ip", rate="100/m")
+    assert usage["count"] == 3

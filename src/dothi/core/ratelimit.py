@@ -15,10 +15,20 @@ from __future__ import annotations
 
 import functools
 
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django_ratelimit import ALL
-from django_ratelimit.core import get_usage
+from django_ratelimit.core import (
+    EXPIRATION_FUDGE,
+    _get_ip,
+    _get_window,
+    _make_cache_key,
+    _split_rate,
+    get_usage,
+)
 
 from dothi.core.cities import policy
 from dothi.core.errors import RateLimited
@@ -55,6 +65,23 @@ def _citizen_key(group, request) -> str:
     return str(request.user.pk)
 
 
+def _counted_over_redis(cache: RedisCache, counters: list[tuple[str, str, str]]) -> list[bool]:
+    """Count one hit on each (group, value, rate) counter in one round trip to Redis: the same keys,
+    windows and expiry django-ratelimit uses (so its own readers agree), each created at 0 when missing
+    and incremented atomically (SET NX EX, then INCR), pipelined."""
+    pipe = cache._cache.get_client(write=True).pipeline(transaction=False)
+    limits = []
+    for group, value, rate in counters:
+        limit, period = _split_rate(rate)
+        window = _get_window(value, period)
+        key = cache.make_and_validate_key(_make_cache_key(group, window, rate, value, ALL))
+        pipe.set(key, 0, ex=period + EXPIRATION_FUDGE, nx=True)
+        pipe.incr(key)
+        limits.append(limit)
+    counts = pipe.execute()[1::2]
+    return [count > limit for count, limit in zip(counts, limits, strict=True)]
+
+
 def limit_citizen_write(request, scope: str) -> None:
     """Count one write in `scope`; raise `RateLimited` (429) when the person or the address is over
     the limit.
@@ -67,6 +94,18 @@ def limit_citizen_write(request, scope: str) -> None:
     # Counters are per city and scope: a busy city does not use up another's allowance.
     where = f"{city.pk if city else '-'}:{scope}"
     user = getattr(request, "user", None)
+    cache = caches["default"]
+    if isinstance(cache, RedisCache) and getattr(settings, "RATELIMIT_ENABLE", True):
+        # Production: both counters in one round trip.
+        counters = [(f"dothi.ip_write:{where}", _get_ip(request), rates["ip_write"])]
+        if user is not None and user.is_authenticated:
+            counters.append((f"dothi.citizen_write:{where}", str(user.pk), rates["citizen_write"]))
+        if any(_counted_over_redis(cache, counters)):
+            raise RateLimited(
+                _("You are sending too many requests. Please wait a few minutes and try again."),
+                scope=scope,
+            )
+        return
     over_citizen = False
     if user is not None and user.is_authenticated:
         over_citizen = counted_over(

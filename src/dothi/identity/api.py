@@ -22,10 +22,10 @@ from ninja.utils import check_csrf
 from dothi.core import audit
 from dothi.core.models import AuditEvent
 from dothi.identity import cccd, crypto, services
+from dothi.identity.backends import BACKEND
 from dothi.identity.models import User
 
 router = Router(tags=["identity"])
-BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 class Error(Schema):

@@ -22,9 +22,9 @@ from dothi.core import audit
 from dothi.core.errors import DomainError
 from dothi.core.models import AuditEvent
 from dothi.identity import cccd, crypto, forms, privacy, selectors, services
+from dothi.identity.backends import BACKEND
 from dothi.identity.models import User
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
 SIGNUP_TOKEN = "identity.signup_token"
 SIGNIN_TOKEN = "identity.signin_token"
 SENT_TO = "identity.sent_to"
