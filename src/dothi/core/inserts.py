@@ -14,6 +14,7 @@ these models' `post_save`); callers that need them use `save()`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from django.db import connections, transaction
@@ -23,44 +24,55 @@ from django.db.models import Model
 Link = tuple[str, str]
 
 
-def _columns(obj: Model, connection, links: dict[str, str]) -> tuple[list[str], list[str], list]:
-    """The column names, SQL expressions and parameters to insert `obj`; linked attributes take
-    `parent.id` (cast as asked) instead of a parameter."""
-    meta = obj._meta
-    columns, expressions, params = [], [], []
-    for field in meta.local_concrete_fields:
-        if field is meta.auto_field:
-            continue
-        columns.append(connection.ops.quote_name(field.column))
-        if field.attname in links:
-            cast = links[field.attname]
-            if cast not in ("", "text"):
-                raise ValueError(f"Unsupported cast {cast!r}")
-            expressions.append(f"parent.id::{cast}" if cast else "parent.id")
-            continue
-        value = field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
-        expressions.append("%s")
-        params.append(value)
-    return columns, expressions, params
+@functools.cache
+def _fields(model, link: str | None) -> tuple:
+    """The fields of `model` an insert writes, in order, but its auto primary key (and the link)."""
+    meta = model._meta
+    return tuple(f for f in meta.local_concrete_fields if f is not meta.auto_field and f.attname != link)
+
+
+@functools.lru_cache(maxsize=64)
+def _sql(alias: str, parent_model, children: tuple[tuple[type, Link], ...]) -> str:
+    """The family's statement; it depends on the models only (every value is a parameter), so it is built
+    once per shape and process."""
+    qn = connections[alias].ops.quote_name
+
+    def columns(model, link: str | None) -> list[str]:
+        names = [qn(f.column) for f in _fields(model, link)]
+        return names + ([qn(model._meta.get_field(link).column)] if link else [])
+
+    parent_columns = columns(parent_model, None)
+    placeholders = ", ".join(["%s"] * len(parent_columns))
+    parts = [
+        f"parent AS (INSERT INTO {qn(parent_model._meta.db_table)} ({', '.join(parent_columns)}) "  # noqa: S608
+        f"VALUES ({placeholders}) RETURNING {qn(parent_model._meta.pk.column)} AS id)"
+    ]
+    for n, (model, (attname, cast)) in enumerate(children):
+        if cast not in ("", "text"):
+            raise ValueError(f"Unsupported cast {cast!r}")
+        c_columns = columns(model, attname)
+        values = ["%s"] * (len(c_columns) - 1) + [f"parent.id::{cast}" if cast else "parent.id"]
+        parts.append(
+            f"child{n} AS (INSERT INTO {qn(model._meta.db_table)} ({', '.join(c_columns)}) "  # noqa: S608
+            f"SELECT {', '.join(values)} FROM parent)"
+        )
+    return "WITH " + ", ".join(parts) + " SELECT id FROM parent"  # noqa: S608
+
+
+def _params(obj: Model, connection, link: str | None) -> list:
+    """The values `obj` is inserted with, prepared by its fields as `Model.save()` would."""
+    return [
+        field.get_db_prep_save(field.pre_save(obj, True), connection=connection)
+        for field in _fields(type(obj), link)
+    ]
 
 
 def _statement(parent: Model, children: Sequence[tuple[Model, Link]], connection) -> tuple[str, list]:
-    # Identifiers come from the models' metadata, quoted; every value is a parameter.
-    qn = connection.ops.quote_name
-    columns, expressions, params = _columns(parent, connection, {})
-    pk_column = qn(parent._meta.pk.column)
-    parts = [
-        f"parent AS (INSERT INTO {qn(parent._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(expressions)}) RETURNING {pk_column} AS id)"
-    ]
-    for n, (child, (attname, cast)) in enumerate(children):
-        c_columns, c_expressions, c_params = _columns(child, connection, {attname: cast})
-        parts.append(
-            f"child{n} AS (INSERT INTO {qn(child._meta.db_table)} ({', '.join(c_columns)}) "  # noqa: S608
-            f"SELECT {', '.join(c_expressions)} FROM parent)"
-        )
-        params.extend(c_params)
-    return "WITH " + ", ".join(parts) + " SELECT id FROM parent", params  # noqa: S608
+    sql = _sql(connection.alias, type(parent), tuple((type(c), link) for c, link in children))
+    params = _params(parent, connection, None)
+    for child, (attname, _cast) in children:
+        params.extend(_params(child, connection, attname))
+    return sql, params
 
 
 def insert_family(parent: Model, children: Sequence[tuple[Model, Link]] = (), *, using: str = "default"):

@@ -96,10 +96,14 @@ def invalidate() -> None:
     _memo.clear()
 
 
-def _dispatching_agencies() -> frozenset[int]:
-    return _memo.get("agencies", lambda: frozenset(
-        Dispatch.objects.exclude(method=Method.QUEUE).values_list("agency_id", flat=True)
-    ))
+def _dispatching_agencies() -> dict[int, tuple[int, str]]:
+    """Agency id -> (dispatch id, method) of every agency taking its reports elsewhere (memoised per
+    process, cleared when a dispatch setting changes)."""
+    return _memo.get("agencies", lambda: {
+        agency_id: (pk, method)
+        for pk, agency_id, method in Dispatch.objects.exclude(method=Method.QUEUE)
+        .order_by("pk").values_list("pk", "agency_id", "method")
+    })
 
 
 def takes_reports_elsewhere(agency_id: int) -> bool:
@@ -108,28 +112,28 @@ def takes_reports_elsewhere(agency_id: int) -> bool:
     return agency_id in _dispatching_agencies()
 
 
-def on_routed(report: Report) -> ExternalTicket | None:
+def on_routed(report: Report, *, new: bool = False) -> ExternalTicket | None:
     """`report` was just routed to `report.agency` (filed, re-routed, re-categorised): inside that
     transaction, give it a ticket when the agency dispatches by e-mail or Open311, and send it once the
-    transaction commits. Returns the ticket, or None for a queue agency."""
-    if not takes_reports_elsewhere(report.agency_id):
+    transaction commits. Returns the ticket, or None for a queue agency. `new`: the report was filed in
+    this transaction, so it has no ticket yet (one lookup fewer on every submission)."""
+    chosen = _dispatching_agencies().get(report.agency_id)
+    if chosen is None:
         return None
-    dispatch = Dispatch.objects.filter(agency_id=report.agency_id).exclude(method=Method.QUEUE).first()
-    if dispatch is None:
-        return None
+    dispatch_id, method = chosen
     now = timezone.now()
-    ticket = ExternalTicket.objects.filter(report=report, agency_id=report.agency_id).first()
+    ticket = None if new else ExternalTicket.objects.filter(report=report, agency_id=report.agency_id).first()
     if ticket is None:
         ticket = ExternalTicket.objects.create(
             city_id=report.city_id,
             report=report,
             agency_id=report.agency_id,
-            dispatch=dispatch,
-            method=dispatch.method,
+            dispatch_id=dispatch_id,
+            method=method,
             next_attempt_at=now,
             created_at=now,
         )
-    elif ticket.method == Method.OPEN311 == dispatch.method and ticket.external_id:
+    elif ticket.method == Method.OPEN311 == method and ticket.external_id:
         # Back at an agency that already has it in its system: its ticket there is still the one
         # (Open311 v2 cannot reopen or amend a request), so pulling simply resumes.
         if ticket.state == State.WITHDRAWN:
@@ -137,7 +141,7 @@ def on_routed(report: Report) -> ExternalTicket | None:
             ticket.save(update_fields=["state", "updated_at"])
     else:
         # Back at an agency that had it before: a fresh notice.
-        ticket.dispatch, ticket.method, ticket.state = dispatch, dispatch.method, State.PENDING
+        ticket.dispatch_id, ticket.method, ticket.state = dispatch_id, method, State.PENDING
         ticket.attempts, ticket.next_attempt_at, ticket.last_error = 0, now, ""
         ticket.save()
     if ticket.state == State.PENDING:

@@ -519,7 +519,7 @@ def report_submit(
             if not getattr(created, "created_now", False):
                 return created
             _save_files(created, cleaned, kind=ReportPhoto.Kind.REPORT, uploaded_by=actor, written=written)
-            dispatch.on_routed(created)
+            dispatch.on_routed(created, new=True)
             return created
     except BaseException:
         _discard(written)
