@@ -1,80 +1,19 @@
 """CSV and XLSX of the KPI module: the values of a period or range (with their inputs) and, below, the
-evaluation. A table is rows (dicts) and columns ((key, label) pairs); `table_csv` writes UTF-8 with a
-byte-order mark so spreadsheet programs read Vietnamese, `table_xlsx` a typed workbook. Cells a
-spreadsheet would read as a formula (=, +, -, @) are written as text.
+evaluation, as tables written by `dothi.core.tables` (UTF-8 CSV with a byte-order mark, typed XLSX,
+formula-like cells as text).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from typing import Any
+from datetime import date
 
 from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from dothi.core.models import City
+from dothi.core.tables import Columns, table_csv, table_xlsx
 from dothi.kpis import periods, selectors
-
-Columns = Sequence[tuple[str, Any]]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool | int | float | date | datetime):
-        return value
-    return str(value)
-
-
-def _text(value: Any) -> str:
-    value = _cell(value)
-    if isinstance(value, bool):
-        return gettext("yes") if value else gettext("no")
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return str(value)
-
-
-def table_csv(rows: Iterable[dict], columns: Columns, *, bom: bool = True) -> str:
-    out = io.StringIO()
-    if bom:
-        out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([str(label) for _key, label in columns])
-    for row in rows:
-        writer.writerow([_text(row.get(key)) for key, _label in columns])
-    return out.getvalue()
-
-
-def table_xlsx(rows: Iterable[dict], columns: Columns, sheet: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    ws = workbook.active
-    ws.title = "".join("_" if ch in "[]:*?/\\" else ch for ch in str(sheet))[:31] or "Sheet"
-    ws.append([str(label) for _key, label in columns])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    ws.freeze_panes = "A2"
-    for r, row in enumerate(rows, start=2):
-        for c, (key, _label) in enumerate(columns, start=1):
-            value = _cell(row.get(key))
-            cell = ws.cell(row=r, column=c)
-            cell.value = value
-            if isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
 
 # --- Values ------------------------------------------------------------------------------------------
 

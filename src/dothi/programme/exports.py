@@ -9,11 +9,7 @@ formula (starting with =, +, - or @) are written as text, so an exported name ca
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.template.loader import render_to_string
@@ -21,6 +17,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from dothi.core.errors import NotFound
+from dothi.core.tables import Columns, table_csv, table_xlsx  # noqa: F401 - the module's exports
 from dothi.programme import selectors
 from dothi.programme.models import (
     BudgetLine,
@@ -33,11 +30,6 @@ from dothi.programme.models import (
     Target,
     TrainingCompletion,
 )
-
-Columns = Sequence[tuple[str, Any]]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-SHEET_FORBIDDEN = "[]:*?/\\"
-
 
 # --- The master plan -----------------------------------------------------------------------------
 
@@ -55,74 +47,7 @@ def plan_html(programme: Programme, *, public: bool) -> str:
 # --- Tables --------------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> Any:
-    """A cell value a spreadsheet understands: numbers, dates and booleans as they are, lazy strings
-    resolved, lists and dicts as JSON, None empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool | int | float | date | datetime):
-        return value
-    if isinstance(value, list | tuple | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def _text(value: Any) -> str:
-    value = _cell(value)
-    if isinstance(value, bool):
-        return gettext("yes") if value else gettext("no")
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return str(value)
-
-
-def table_csv(rows: Iterable[dict], columns: Columns, *, bom: bool = True) -> str:
-    """The rows as CSV text with a header line of the columns' labels (UTF-8 with a byte-order mark by
-    default, so spreadsheet programs read Vietnamese correctly)."""
-    out = io.StringIO()
-    if bom:
-        out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([str(label) for _key, label in columns])
-    for row in rows:
-        writer.writerow([_text(row.get(key)) for key, _label in columns])
-    return out.getvalue()
-
-
-def _sheet_title(sheet: str) -> str:
-    title = "".join("_" if ch in SHEET_FORBIDDEN else ch for ch in str(sheet)).strip("'")[:31]
-    return title or "Sheet"
-
-
-def table_xlsx(rows: Iterable[dict], columns: Columns, sheet: str) -> bytes:
-    """The rows as an XLSX workbook of one sheet named `sheet` (at most 31 characters): a bold, frozen
-    header of the columns' labels, then one row per dict; dates and numbers stay typed."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    ws = workbook.active
-    ws.title = _sheet_title(sheet)
-    ws.append([str(label) for _key, label in columns])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    ws.freeze_panes = "A2"
-    for r, row in enumerate(rows, start=2):
-        for c, (key, _label) in enumerate(columns, start=1):
-            value = _cell(row.get(key))
-            cell = ws.cell(row=r, column=c)
-            cell.value = value
-            if isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"  # text, never a formula
-    for c, (_key, label) in enumerate(columns, start=1):
-        ws.column_dimensions[ws.cell(row=1, column=c).column_letter].width = min(
-            60, max(10, len(str(label)) + 2)
-        )
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+# The tables themselves are written by dothi.core.tables (table_csv, table_xlsx).
 
 
 # --- The tables the exports page offers ----------------------------------------------------------
