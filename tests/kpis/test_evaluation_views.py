@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from dothi.kpis.models import Benefit, CityIndicator, Evaluation, Grain, Value
+from dothi.kpis.models import Benefit, CityIndicator, Evaluation, Grain, Indicator, Value
 from tests.kpis import eval_helpers as h
 from tests.kpis.engine_fixtures import communes_fixture  # noqa: F401 - the `communes` fixture
 
@@ -192,3 +192,19 @@ def test_grain_values_on_indicator_page_show_inputs(cast, plan):
     body = client_for(cast["operator"]).get(
         reverse("kpis:indicator", args=["test.online"]) + "?grain=month").content.decode()
     assert "no bookings in the period" in body
+
+
+def test_public_page_shows_a_u4ssc_row_by_its_platform_measure(city):
+    u4ssc = h.make_indicator("X: Y: D: 1A", source=Indicator.Source.U4SSC, kind=Indicator.Kind.ADVANCED,
+                             name_en="Drainage monitored", unit="%")
+    part = h.make_indicator("test.drainage", standard_code="X: Y: D: 1A", calculator="test.drainage",
+                            unit="%")
+    empty = h.make_indicator("X: Y: E: 1C", source=Indicator.Source.U4SSC, kind=Indicator.Kind.CORE,
+                             name_en="Nothing measured yet", unit="kWh")
+    for ind in (u4ssc, empty):
+        CityIndicator.objects.create(city=city, indicator=ind, is_published=True)
+    h.add_value(city, part, 12.5, start=datetime.date(YEAR, 1, 1))
+    body = client_for(None).get(reverse("kpis:public")).content.decode()
+    assert "Drainage monitored" in body and "12.5" in body
+    card = body[body.index("Nothing measured yet"):]
+    assert "—" in card[:600] and "kWh" not in card[:600]  # missing: a dash, never a bare unit

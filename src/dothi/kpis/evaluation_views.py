@@ -406,14 +406,19 @@ def public(request):
     items = []
     for ind in inds:
         value = latest.get(ind.pk)
+        measured = ind
+        if value is None:  # a U4SSC row measured by one platform indicator shows that one's figures
+            parts = [i for i in selectors.indicator_by_standard_code(city, ind.code) if i.pk != ind.pk]
+            if len(parts) == 1:
+                measured, value = parts[0], selectors.latest_values(city, parts).get(parts[0].pk)
         grain = Grain(value.grain) if value else Grain.YEAR
-        series = selectors.series(city, ind, grain)[-SERIES_LENGTH[grain]:]
+        series = selectors.series(city, measured, grain)[-SERIES_LENGTH[grain]:]
         chart = charts.series_chart(
             labels=[periods.label(grain, v.period_start) for v in series], values=[v.value for v in series],
             title=ind.name, unit=ind.unit, width=320, height=120, compact=True,
         ) if len(series) > 1 else ""
         items.append({
-            "indicator": ind, "value": value,
+            "indicator": ind, "value": value, "number": value.value if value else None,
             "period": periods.label(value.grain, value.period_start) if value else "",
             "chart": chart, "dimension": catalogue.label(ind.dimension),
         })
