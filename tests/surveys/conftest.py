@@ -24,11 +24,16 @@ def communes(city):
     province, _ = Province.objects.get_or_create(
         code="48", defaults={"name": "Thành phố Đà Nẵng", "kind": "thanh-pho", "codename": "da_nang"}
     )
-    a = Commune.objects.create(
-        code="20194", province=province, name="Phường Hải Châu", kind="phuong", codename="hai_chau"
+    # The national units may be loaded already (another test's data): take them as they are.
+    a, _ = Commune.objects.get_or_create(
+        code="20194",
+        defaults={"province": province, "name": "Phường Hải Châu", "kind": "phuong", "codename": "hai_chau"},
     )
-    b = Commune.objects.create(
-        code="20197", province=province, name="Phường Thanh Khê", kind="phuong", codename="thanh_khe"
+    b, _ = Commune.objects.get_or_create(
+        code="20197",
+        defaults={
+            "province": province, "name": "Phường Thanh Khê", "kind": "phuong", "codename": "thanh_khe"
+        },
     )
     return a, b
 
